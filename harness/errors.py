@@ -12,7 +12,14 @@ class HarnessError(Exception):
 
 
 class ScenarioError(HarnessError):
-    """A scenario file or a CLI argument is invalid (exit code 2)."""
+    """A scenario file or a CLI argument is invalid (exit code 2).
+
+    ``problems`` lists every problem found, one line each (``rth validate`` prints them all).
+    """
+
+    def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = problems or [message]
 
 
 class ConnectError(HarnessError):
