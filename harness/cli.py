@@ -61,12 +61,18 @@ def main(
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of *.yaml files.")],
     target: Annotated[
-        str, typer.Option(help="'local' starts the built-in stand-in; or a base URL like https://api.openai.com/v1.")
+        str,
+        typer.Option(
+            help="'local' starts the built-in stand-in; or a base URL like https://api.openai.com/v1."
+        ),
     ] = "local",
     connect: Annotated[
-        ConnectChoice, typer.Option(help="unified: SDP posted with the API key; ephemeral: via a client secret.")
+        ConnectChoice,
+        typer.Option(help="unified: SDP posted with the API key; ephemeral: via a client secret."),
     ] = ConnectChoice.unified,
-    out: Annotated[Path, typer.Option(help="Folder for run directories (reports/<run-id>/).")] = Path("reports"),
+    out: Annotated[Path, typer.Option(help="Folder for run directories (reports/<run-id>/).")] = Path(
+        "reports"
+    ),
     model: Annotated[str, typer.Option(help="Realtime model for the call.")] = "gpt-realtime",
 ) -> None:
     """Run scenarios against a target and write report.json, timeline.jsonl and the audio."""
@@ -93,15 +99,20 @@ def run(
 
 @app.command()
 def serve(
-    host: Annotated[str, typer.Option(help="Address to bind; loopback keeps ICE on 127.0.0.1.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address to bind; loopback keeps ICE on 127.0.0.1.")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port for the HTTP endpoints.")] = 8089,
     api_key: Annotated[
         str | None,
-        typer.Option(help="Accept only this standard key (default: any non-empty key).", envvar="RTH_SERVE_API_KEY"),
+        typer.Option(
+            help="Accept only this standard key (default: any non-empty key).", envvar="RTH_SERVE_API_KEY"
+        ),
     ] = None,
 ) -> None:
     """Run the stand-in Realtime server (HTTP + WebRTC + data channel, offline ASR and TTS)."""
-    from harness.server import ServerConfig, serve as serve_forever
+    from harness.server import ServerConfig
+    from harness.server import serve as serve_forever
 
     try:
         serve_forever(ServerConfig(host=host, port=port, api_key=api_key))

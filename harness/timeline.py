@@ -113,7 +113,9 @@ class Timeline:
             self._stream.flush()
         return entry
 
-    def mark(self, milestone: Milestone, data: dict[str, Any] | None = None, *, t: float | None = None) -> None:
+    def mark(
+        self, milestone: Milestone, data: dict[str, Any] | None = None, *, t: float | None = None
+    ) -> None:
         self.record(EntryKind.MILESTONE, milestone, data, t=t)
 
     def __iter__(self) -> Iterator[TimelineEntry]:
@@ -122,13 +124,16 @@ class Timeline:
     def __len__(self) -> int:
         return len(self.entries)
 
-    def first(self, kind: EntryKind, type_: str, *, after: float = float("-inf"), turn: int | None = None) -> (
-        TimelineEntry | None
-    ):
+    def first(
+        self, kind: EntryKind, type_: str, *, after: float = float("-inf"), turn: int | None = None
+    ) -> TimelineEntry | None:
         """The first entry of that kind and type at or after ``after`` (optionally in one turn)."""
         for entry in self.entries:
-            if entry.kind == kind and entry.type == type_ and entry.t >= after and (
-                turn is None or entry.turn == turn
+            if (
+                entry.kind == kind
+                and entry.type == type_
+                and entry.t >= after
+                and (turn is None or entry.turn == turn)
             ):
                 return entry
         return None

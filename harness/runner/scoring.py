@@ -68,14 +68,18 @@ def response_status(entries: Sequence[TimelineEntry], response_id: str | None) -
 
 
 def _bounded(name: str, measured: float | None, bound: float) -> Verdict:
-    return Verdict(name=name, passed=measured is not None and measured <= bound, measured=measured, bound=bound)
+    return Verdict(
+        name=name, passed=measured is not None and measured <= bound, measured=measured, bound=bound
+    )
 
 
 def verdicts(expect: TurnExpectations, turn: TurnReport, wer: WerScore | None) -> list[Verdict]:
     """Check every expectation set on the turn; a missing measurement fails its check."""
     checks: list[Verdict] = []
     if expect.max_input_wer is not None:
-        checks.append(_bounded("max_input_wer", None if wer is None else round(wer.wer, 4), expect.max_input_wer))
+        checks.append(
+            _bounded("max_input_wer", None if wer is None else round(wer.wer, 4), expect.max_input_wer)
+        )
     if expect.response_status is not None:
         checks.append(
             Verdict(
@@ -105,10 +109,14 @@ def verdicts(expect: TurnExpectations, turn: TurnReport, wer: WerScore | None) -
             )
         )
     if expect.max_first_audio_ms is not None:
-        checks.append(_bounded("max_first_audio_ms", turn.latencies_ms.get("first_audio_ms"), expect.max_first_audio_ms))
+        checks.append(
+            _bounded("max_first_audio_ms", turn.latencies_ms.get("first_audio_ms"), expect.max_first_audio_ms)
+        )
     if expect.max_response_done_ms is not None:
         checks.append(
-            _bounded("max_response_done_ms", turn.latencies_ms.get("response_done_ms"), expect.max_response_done_ms)
+            _bounded(
+                "max_response_done_ms", turn.latencies_ms.get("response_done_ms"), expect.max_response_done_ms
+            )
         )
     return checks
 
@@ -123,7 +131,11 @@ def _relative(path: Path | None, root: Path) -> str | None:
 
 
 def score_turn(
-    scenario: Scenario, outcome: TurnOutcome, latency: TurnLatency | None, entries: Sequence[TimelineEntry], root: Path
+    scenario: Scenario,
+    outcome: TurnOutcome,
+    latency: TurnLatency | None,
+    entries: Sequence[TimelineEntry],
+    root: Path,
 ) -> tuple[TurnReport, WerScore | None]:
     turn = scenario.turns[outcome.index]
     item_id = latency.item_id if latency else None
@@ -189,5 +201,7 @@ def score_run(report: RunReport) -> RunReport:
         for name, value in turn.latencies_ms.items():
             if value is not None:
                 samples.setdefault(name, []).append(value)
-    report.latency_summary_ms = {name: summarise(values).to_dict() for name, values in sorted(samples.items())}
+    report.latency_summary_ms = {
+        name: summarise(values).to_dict() for name, values in sorted(samples.items())
+    }
     return report

@@ -95,7 +95,11 @@ async def open_target(options: RunOptions) -> AsyncIterator[Target]:
 
 
 async def run_scenario(
-    scenario: Scenario, target: Target, options: RunOptions, run_dir: RunDirectory, reports: list[ScenarioReport]
+    scenario: Scenario,
+    target: Target,
+    options: RunOptions,
+    run_dir: RunDirectory,
+    reports: list[ScenarioReport],
 ) -> None:
     """Run one scenario and append its report to ``reports``, whatever happens (errors, Ctrl-C)."""
     timeline = Timeline(scenario.name, stream=run_dir.timeline)
@@ -158,7 +162,9 @@ async def run_suite(scenarios: Sequence[Scenario], options: RunOptions) -> tuple
             report.interrupted = True
             raise
         except ConnectError as exc:
-            report.scenarios.append(ScenarioReport(name="<target>", error=str(exc), failure_kind=FailureKind.CONNECT))
+            report.scenarios.append(
+                ScenarioReport(name="<target>", error=str(exc), failure_kind=FailureKind.CONNECT)
+            )
         finally:
             report.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
             write_report(score_run(report), run_dir.report_path)

@@ -90,7 +90,9 @@ async def await_playout(session: RealtimeSession, turn_start: float) -> None:
         await session.wait_for(
             ServerEventType.RESPONSE_DONE, timeout=PLAYOUT_TIMEOUT_S, after=turn_start, match=same_response
         )
-        started = timeline.first(EntryKind.RECEIVED, ServerEventType.OUTPUT_AUDIO_BUFFER_STARTED, after=turn_start)
+        started = timeline.first(
+            EntryKind.RECEIVED, ServerEventType.OUTPUT_AUDIO_BUFFER_STARTED, after=turn_start
+        )
         if started is None or started.data.get("response_id") != response_id:
             continue
         await session.wait_for_any(
@@ -144,7 +146,10 @@ async def await_input_transcriptions(session: RealtimeSession, timeout: float) -
         for entry in timeline.entries
         if entry.kind == EntryKind.RECEIVED and entry.type == ServerEventType.INPUT_AUDIO_BUFFER_COMMITTED
     }
-    finished_types = (ServerEventType.INPUT_TRANSCRIPTION_COMPLETED, ServerEventType.INPUT_TRANSCRIPTION_FAILED)
+    finished_types = (
+        ServerEventType.INPUT_TRANSCRIPTION_COMPLETED,
+        ServerEventType.INPUT_TRANSCRIPTION_FAILED,
+    )
     for item_id in committed:
 
         def same_item(event: dict[str, Any], wanted: str = item_id) -> bool:

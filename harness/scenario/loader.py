@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from harness.errors import ScenarioError
 from harness.scenario.models import Scenario
@@ -51,7 +51,7 @@ def _locate(path: DataPath, marks: dict[DataPath, Location], *, at_key: bool = F
     return (1, 1)
 
 
-def _hint(error: dict[str, Any]) -> str:
+def _hint(error: ErrorDetails) -> str:
     kind = error["type"]
     if kind == "missing":
         return "add this field"
@@ -60,7 +60,9 @@ def _hint(error: dict[str, Any]) -> str:
     return str(error["msg"])
 
 
-def format_validation_errors(source: Path, error: ValidationError, marks: dict[DataPath, Location]) -> list[str]:
+def format_validation_errors(
+    source: Path, error: ValidationError, marks: dict[DataPath, Location]
+) -> list[str]:
     """One ``file:line:col: field: problem; fix`` line per error, in file order."""
     errors = error.errors()
     paths = [_strip_tags([part for part in e["loc"] if isinstance(part, str | int)]) for e in errors]

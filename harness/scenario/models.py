@@ -119,12 +119,16 @@ DEFAULT_ACTIONS: tuple[Action, ...] = (
 class TurnExpectations(_Strict):
     """Verdicts for one turn; every bound is checked and reported with the measured value."""
 
-    max_input_wer: float | None = Field(default=None, ge=0, description="Normalised WER of the user transcript")
+    max_input_wer: float | None = Field(
+        default=None, ge=0, description="Normalised WER of the user transcript"
+    )
     response_status: Literal["completed", "cancelled", "failed", "incomplete"] | None = None
     assistant_transcript_not_empty: bool | None = None
     audio_not_silent: bool | None = Field(default=None, description="Captured assistant audio has sound")
     max_first_audio_ms: float | None = Field(default=None, gt=0, description="response.create -> first audio")
-    max_response_done_ms: float | None = Field(default=None, gt=0, description="response.create -> response.done")
+    max_response_done_ms: float | None = Field(
+        default=None, gt=0, description="response.create -> response.done"
+    )
 
 
 class Turn(_Strict):
@@ -139,7 +143,8 @@ class Scenario(_Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Used in file names and report ids")
     description: str = ""
     session: dict[str, Any] = Field(
-        default_factory=dict, description="The session object sent with session.update (type: realtime is added)"
+        default_factory=dict,
+        description="The session object sent with session.update (type: realtime is added)",
     )
     turns: tuple[Turn, ...] = Field(min_length=1)
     source: Path | None = Field(default=None, exclude=True, description="Set by the loader")

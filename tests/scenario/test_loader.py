@@ -8,8 +8,15 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ScenarioError
-from harness.scenario import Commit, CreateResponse, Sleep, WaitFor, load_scenario, load_scenarios
-from harness.scenario import scenario_json_schema
+from harness.scenario import (
+    Commit,
+    CreateResponse,
+    Sleep,
+    WaitFor,
+    load_scenario,
+    load_scenarios,
+    scenario_json_schema,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 WAV = REPO / "fixtures" / "audio" / "weather_paris.wav"
@@ -54,7 +61,10 @@ def test_default_actions_push_to_talk(tmp_path: Path) -> None:
             "name: x\nturns:\n  - audio: WAV\n    expect:\n      max_input_wer: 0.5\n      bogus: 1\n",
             ":6:7: turns[0].expect.bogus: unknown field 'bogus'",
         ),
-        ("name: x\nturns:\n  - audio: WAV\n    actions: [{sleep_ms: -1}]\n", ":4:26: turns[0].actions[0].sleep_ms:"),
+        (
+            "name: x\nturns:\n  - audio: WAV\n    actions: [{sleep_ms: -1}]\n",
+            ":4:26: turns[0].actions[0].sleep_ms:",
+        ),
         ("name: x\nturns:\n  - audio: nowhere.wav\n", ":3:12: turns[0].audio: file not found"),
         ("name: x\nturns: [\n", "invalid YAML"),
         ("name: bad name\nturns:\n  - audio: WAV\n", ":1:7: name: String should match pattern"),

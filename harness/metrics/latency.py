@@ -1,0 +1,252 @@
+"""Connect-phase and per-turn latencies of one session, read off its timeline.
+
+Every figure is ``(end.t - start.t) * 1000`` in milliseconds, rounded to 0.001 ms (the timeline's
+1 µs resolution), or None when either end is missing. Definitions are in ``docs/metrics.md``; the
+names below are stable keys for reports and thresholds.
+
+Anchors (the start of a per-turn figure) are *sent* events tagged with the turn. Server events are
+matched to them by id (``item_id``, ``response_id``) or, where the event carries none, by position
+after the anchor — never by their own ``turn`` tag, because late events (input transcription above
+all) land in a later turn or in none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from harness.metrics._index import TimelineIndex, response_id_of, text
+from harness.timeline import EntryKind, Milestone, TimelineEntry
+
+
+class ConnectMetric(StrEnum):
+    CLIENT_SECRET = "connect_client_secret_ms"
+    SDP_EXCHANGE = "connect_sdp_exchange_ms"
+    ICE = "connect_ice_ms"
+    PEER = "connect_peer_ms"
+    CHANNEL_OPEN = "connect_channel_open_ms"
+    SESSION_CREATED = "connect_session_created_ms"
+    SESSION_READY = "connect_session_ready_ms"
+    TOTAL = "connect_total_ms"
+
+
+class TurnMetric(StrEnum):
+    COMMIT_TO_COMMITTED = "commit_to_committed_ms"
+    COMMIT_TO_TRANSCRIPT = "commit_to_transcript_ms"
+    RESPONSE_CREATED = "response_created_ms"
+    FIRST_TRANSCRIPT_DELTA = "first_transcript_delta_ms"
+    AUDIO_STARTED = "audio_started_ms"
+    FIRST_AUDIO = "first_audio_ms"
+    RESPONSE_DONE = "response_done_ms"
+    AUDIO_STOPPED = "audio_stopped_ms"
+    CANCEL_TO_SILENCE = "cancel_to_silence_ms"
+    VOICE_TO_VOICE = "voice_to_voice_ms"
+
+
+# Event type names, spelled out because metrics may import only the timeline (docs/architecture.md).
+COMMIT = "input_audio_buffer.commit"
+COMMITTED = "input_audio_buffer.committed"
+TRANSCRIPTION_COMPLETED = "conversation.item.input_audio_transcription.completed"
+RESPONSE_CREATE = "response.create"
+RESPONSE_CANCEL = "response.cancel"
+OUTPUT_AUDIO_BUFFER_CLEAR = "output_audio_buffer.clear"
+RESPONSE_CREATED = "response.created"
+RESPONSE_DONE = "response.done"
+TRANSCRIPT_DELTAS = ("response.output_audio_transcript.delta", "response.output_text.delta")
+AUDIO_STARTED = "output_audio_buffer.started"
+AUDIO_STOPPED = "output_audio_buffer.stopped"
+SESSION_CREATED = "session.created"
+SESSION_UPDATED = "session.updated"
+
+SPEECH_END_KEY = "speech_end_t"
+"""Optional key in the ``audio.input.end`` milestone's data: timeline seconds (same clock as ``t``)
+at which speech ended in the audio sent, as found by :func:`harness.metrics.audio.speech_end_s`."""
+
+
+@dataclass(frozen=True, slots=True)
+class TurnLatency:
+    """Latencies of one turn, keyed by :class:`TurnMetric` values (every key present)."""
+
+    turn: int
+    item_id: str | None  # the committed user item the transcript was matched on
+    response_id: str | None  # the response the response/audio events were matched on
+    metrics: Mapping[str, float | None] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> float | None:
+        return self.metrics[name]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "turn": self.turn,
+            "item_id": self.item_id,
+            "response_id": self.response_id,
+            **dict(self.metrics),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLatency:
+    connect: Mapping[str, float | None]
+    turns: tuple[TurnLatency, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"connect": dict(self.connect), "turns": [turn.to_dict() for turn in self.turns]}
+
+
+def _ms(start: float | None, end: float | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start) * 1000.0, 3)
+
+
+def connect_latency(entries: Iterable[TimelineEntry]) -> dict[str, float | None]:
+    """Connect phases from the ``connect.*`` milestones and the first session events."""
+    index = TimelineIndex(entries)
+
+    def at(milestone: Milestone) -> float | None:
+        return index.t(index.first(EntryKind.MILESTONE, milestone))
+
+    start, answer, peer = (
+        at(Milestone.CONNECT_START),
+        at(Milestone.SDP_ANSWER_RECEIVED),
+        at(Milestone.PEER_CONNECTED),
+    )
+    channel = at(Milestone.CHANNEL_OPEN)
+    created = index.t(index.first(EntryKind.RECEIVED, SESSION_CREATED))
+    ready = at(Milestone.SESSION_READY)
+    if ready is None:
+        ready = index.t(index.first(EntryKind.RECEIVED, SESSION_UPDATED))
+    return {
+        ConnectMetric.CLIENT_SECRET.value: _ms(start, at(Milestone.CLIENT_SECRET_CREATED)),
+        ConnectMetric.SDP_EXCHANGE.value: _ms(at(Milestone.SDP_OFFER_CREATED), answer),
+        ConnectMetric.ICE.value: _ms(answer, at(Milestone.ICE_CONNECTED)),
+        ConnectMetric.PEER.value: _ms(answer, peer),
+        ConnectMetric.CHANNEL_OPEN.value: _ms(peer, channel),
+        ConnectMetric.SESSION_CREATED.value: _ms(channel, created),
+        ConnectMetric.SESSION_READY.value: _ms(created, ready),
+        ConnectMetric.TOTAL.value: _ms(start, ready),
+    }
+
+
+def _first_accepted(index: TimelineIndex, turn: int, type_: str) -> int | None:
+    """The turn's first sent event of that type that no ``error`` rejected by its event_id."""
+    return index.first(EntryKind.SENT, type_, where=lambda e: e.turn == turn and not index.rejected(e))
+
+
+def _input_metrics(index: TimelineIndex, turn: int) -> tuple[str | None, dict[str, float | None]]:
+    """commit -> committed (the first one before the next commit) -> transcript of that item_id."""
+    commit = _first_accepted(index, turn, COMMIT)
+    if commit is None:
+        return None, {TurnMetric.COMMIT_TO_COMMITTED: None, TurnMetric.COMMIT_TO_TRANSCRIPT: None}
+    next_commit = index.first(EntryKind.SENT, COMMIT, start=commit + 1)
+    committed = index.first(EntryKind.RECEIVED, COMMITTED, start=commit + 1, stop=next_commit)
+    item_id = None if committed is None else text(index.entries[committed].data.get("item_id"))
+    t0 = index.t(commit)
+    return item_id, {
+        TurnMetric.COMMIT_TO_COMMITTED: _ms(t0, index.t(committed)),
+        TurnMetric.COMMIT_TO_TRANSCRIPT: _ms(t0, index.t(index.with_item(item_id, TRANSCRIPTION_COMPLETED))),
+    }
+
+
+def _response_metrics(index: TimelineIndex, turn: int) -> tuple[str | None, dict[str, float | None]]:
+    """response.create -> its response.created, then everything carrying that response id."""
+    create = _first_accepted(index, turn, RESPONSE_CREATE)
+    if create is None:
+        names = (
+            TurnMetric.RESPONSE_CREATED,
+            TurnMetric.FIRST_TRANSCRIPT_DELTA,
+            TurnMetric.AUDIO_STARTED,
+            TurnMetric.FIRST_AUDIO,
+            TurnMetric.RESPONSE_DONE,
+            TurnMetric.AUDIO_STOPPED,
+        )
+        return None, dict.fromkeys(names)
+    next_create = index.first(EntryKind.SENT, RESPONSE_CREATE, start=create + 1)
+    created = index.first(EntryKind.RECEIVED, RESPONSE_CREATED, start=create + 1, stop=next_create)
+    response_id = None if created is None else response_id_of(index.entries[created])
+    # Audio onsets carry no id: the first after the create, before any other response can exist
+    # (the next create sent, or a response.created of another id, e.g. one server VAD started).
+    other_created = index.first(
+        EntryKind.RECEIVED,
+        RESPONSE_CREATED,
+        start=create + 1,
+        where=lambda e: response_id_of(e) != response_id,
+    )
+    stops = [i for i in (next_create, other_created) if i is not None]
+    onset = index.first(
+        EntryKind.MILESTONE, Milestone.OUTPUT_AUDIO_ONSET, start=create + 1, stop=min(stops, default=None)
+    )
+    t0 = index.t(create)
+    return response_id, {
+        TurnMetric.RESPONSE_CREATED: _ms(t0, index.t(created)),
+        TurnMetric.FIRST_TRANSCRIPT_DELTA: _ms(
+            t0, index.t(index.with_response(response_id, *TRANSCRIPT_DELTAS))
+        ),
+        TurnMetric.AUDIO_STARTED: _ms(t0, index.t(index.with_response(response_id, AUDIO_STARTED))),
+        TurnMetric.FIRST_AUDIO: _ms(t0, index.t(onset)),
+        TurnMetric.RESPONSE_DONE: _ms(t0, index.t(index.with_response(response_id, RESPONSE_DONE))),
+        TurnMetric.AUDIO_STOPPED: _ms(t0, index.t(index.with_response(response_id, AUDIO_STOPPED))),
+    }
+
+
+def _cancel_to_silence(index: TimelineIndex, turn: int, response_id: str | None) -> float | None:
+    """First response.cancel / output_audio_buffer.clear of the turn -> last output offset after it,
+    before another response's response.created (a new response's audio cannot precede it)."""
+    cancel = index.first(
+        EntryKind.SENT, RESPONSE_CANCEL, OUTPUT_AUDIO_BUFFER_CLEAR, where=lambda e: e.turn == turn
+    )
+    if cancel is None:
+        return None
+    next_response = index.first(
+        EntryKind.RECEIVED,
+        RESPONSE_CREATED,
+        start=cancel + 1,
+        where=lambda e: response_id_of(e) != response_id,
+    )
+    offset = index.last(
+        EntryKind.MILESTONE, Milestone.OUTPUT_AUDIO_OFFSET, start=cancel + 1, stop=next_response
+    )
+    return _ms(index.t(cancel), index.t(offset))
+
+
+def _voice_to_voice(index: TimelineIndex, turn: int) -> float | None:
+    """End of user speech -> first output onset at or after it, before the next user audio starts."""
+    end = index.last(EntryKind.MILESTONE, Milestone.INPUT_AUDIO_END, where=lambda e: e.turn == turn)
+    if end is None:
+        return None
+    marked = index.entries[end].data.get(SPEECH_END_KEY)
+    speech_end = (
+        float(marked)
+        if isinstance(marked, int | float) and not isinstance(marked, bool)
+        else index.entries[end].t
+    )
+    next_input = index.t(index.first(EntryKind.MILESTONE, Milestone.INPUT_AUDIO_START, start=end + 1))
+    onset = index.first(
+        EntryKind.MILESTONE,
+        Milestone.OUTPUT_AUDIO_ONSET,
+        where=lambda e: e.t >= speech_end and (next_input is None or e.t < next_input),
+    )
+    return _ms(speech_end, index.t(onset))
+
+
+def turn_latencies(entries: Iterable[TimelineEntry]) -> list[TurnLatency]:
+    """One :class:`TurnLatency` per turn number found on any entry, in turn order."""
+    index = TimelineIndex(entries)
+    results: list[TurnLatency] = []
+    for turn in index.turns():
+        item_id, input_metrics = _input_metrics(index, turn)
+        response_id, response_metrics = _response_metrics(index, turn)
+        metrics: dict[str, float | None] = {name.value: None for name in TurnMetric}
+        metrics.update({str(name): value for name, value in {**input_metrics, **response_metrics}.items()})
+        metrics[TurnMetric.CANCEL_TO_SILENCE.value] = _cancel_to_silence(index, turn, response_id)
+        metrics[TurnMetric.VOICE_TO_VOICE.value] = _voice_to_voice(index, turn)
+        results.append(TurnLatency(turn=turn, item_id=item_id, response_id=response_id, metrics=metrics))
+    return results
+
+
+def session_latency(entries: Iterable[TimelineEntry]) -> SessionLatency:
+    """Connect phases and per-turn latencies of one session."""
+    items = list(entries)
+    return SessionLatency(connect=connect_latency(items), turns=tuple(turn_latencies(items)))
