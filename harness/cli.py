@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -92,6 +93,10 @@ def run(
         _fail(str(exc))
     except HarnessError as exc:
         _fail(str(exc), EXIT_FAILED)
+    except Exception as exc:  # a bug of ours: still one line, the traceback only on request
+        if os.environ.get("RTH_DEBUG"):
+            raise
+        _fail(f"internal error {type(exc).__name__}: {exc} (set RTH_DEBUG=1 for the traceback)", EXIT_FAILED)
     render_table(report, console)
     console.print(f"report: {run_dir / 'report.json'}")
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)

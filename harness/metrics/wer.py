@@ -104,6 +104,13 @@ class WerScore:
         record["alignment"] = [asdict(op) for op in self.alignment]
         return record
 
+    @classmethod
+    def from_dict(cls, record: dict[str, Any]) -> WerScore:
+        """Inverse of :meth:`to_dict` (ignores derived keys), so reports can be pooled again."""
+        fields = {name: record[name] for name in cls.__dataclass_fields__ if name != "alignment"}
+        alignment = tuple(WordOp(**op) for op in record.get("alignment", ()))
+        return cls(**fields, alignment=alignment)
+
 
 @dataclass(frozen=True, slots=True)
 class PooledWer:

@@ -23,7 +23,7 @@ from harness.errors import ConnectError, HarnessError, ScenarioError
 from harness.report.model import FailureKind, RunReport, ScenarioReport
 from harness.report.writer import write_report
 from harness.runner.scoring import score_run, score_scenario
-from harness.runner.turns import TurnOutcome, await_input_transcriptions, run_turn
+from harness.runner.turns import TurnOutcome, await_input_transcriptions, new_outcome, run_turn
 from harness.scenario import Scenario
 from harness.timeline import Timeline
 
@@ -117,7 +117,8 @@ async def run_scenario(
             timeout=CONNECT_TIMEOUT_S,
         )
         for index, turn in enumerate(scenario.turns):
-            outcomes.append(await run_turn(session, scenario, index, turn, audio_dir))
+            outcomes.append(new_outcome(scenario, index))
+            await run_turn(session, turn, outcomes[-1], audio_dir)
             if outcomes[-1].error is not None:
                 break
         timeline.turn = None

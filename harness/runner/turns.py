@@ -111,20 +111,25 @@ def _classify(error: BaseException) -> FailureKind:
     return FailureKind.PROTOCOL
 
 
-async def run_turn(
-    session: RealtimeSession, scenario: Scenario, index: int, turn: Turn, audio_dir: Path
-) -> TurnOutcome:
-    timeline = session.timeline
-    label = scenario.turn_label(index)
+def new_outcome(scenario: Scenario, index: int) -> TurnOutcome:
+    turn = scenario.turns[index]
     audio = resolve_audio(scenario, turn.audio) if turn.audio else None
-    outcome = TurnOutcome(index=index, label=label, audio_sent=audio)
-    timeline.turn = index
-    timeline.mark(Milestone.TURN_START, {"name": label})
+    return TurnOutcome(index=index, label=scenario.turn_label(index), audio_sent=audio)
+
+
+async def run_turn(session: RealtimeSession, turn: Turn, outcome: TurnOutcome, audio_dir: Path) -> None:
+    """Play the turn's audio and run its actions, filling ``outcome`` as it goes.
+
+    The caller holds ``outcome`` before this starts, so an interrupted turn is still reported.
+    """
+    timeline = session.timeline
+    timeline.turn = outcome.index
+    timeline.mark(Milestone.TURN_START, {"name": outcome.label})
     turn_start = timeline.now()
-    session.capture.begin_segment(audio_dir / f"{index:02d}-{label}.received.wav")
+    session.capture.begin_segment(audio_dir / f"{outcome.index:02d}-{outcome.label}.received.wav")
     try:
-        if audio is not None:
-            await session.play(audio)
+        if outcome.audio_sent is not None:
+            await session.play(outcome.audio_sent)
         anchor = timeline.now()
         for action in turn.actions:
             anchor = await run_action(session, action, anchor)
@@ -132,10 +137,12 @@ async def run_turn(
     except HarnessError as exc:
         outcome.error = str(exc)
         outcome.failure_kind = _classify(exc)
+    except asyncio.CancelledError:
+        outcome.error, outcome.failure_kind = "interrupted", FailureKind.INTERRUPTED
+        raise
     finally:
         outcome.captured = session.capture.end_segment()
-        timeline.mark(Milestone.TURN_END, {"name": label})
-    return outcome
+        timeline.mark(Milestone.TURN_END, {"name": outcome.label})
 
 
 async def await_input_transcriptions(session: RealtimeSession, timeout: float) -> None:

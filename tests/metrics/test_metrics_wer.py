@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.metrics import WordOp, pooled_wer, raw_normalise, score_wer, whisper_normalise
+from harness.metrics import WerScore, WordOp, pooled_wer, raw_normalise, score_wer, whisper_normalise
 
 
 @pytest.mark.parametrize(
@@ -123,3 +123,8 @@ def test_pooled_wer_is_errors_over_words_not_mean_of_ratios() -> None:
 def test_pooled_wer_of_nothing() -> None:
     pooled = pooled_wer([])
     assert (pooled.wer, pooled.reference_words, pooled.utterances) == (0.0, 0, 0)
+
+
+def test_score_round_trips_through_its_dict() -> None:
+    score = score_wer("the cat sat on the mat", "the cat sat on a hat")
+    assert WerScore.from_dict(score.to_dict()) == score

@@ -1,0 +1,102 @@
+"""When did the RTP packet behind a decoded audio frame arrive? (the jitter-buffer correction)
+
+aiortc's audio JitterBuffer (capacity 16, prefetch 4) hands a frame to the decoder only after
+later packets arrive, so decoded frames reach ``track.recv()`` ~80 ms after their packet arrived.
+Latency is measured at packet arrival instead:
+
+* :func:`install_arrival_hook` wraps ``RTCRtpReceiver._handle_rtp_packet(packet, arrival_time_ms)``
+  on *our* receiver instance only (an instance attribute shadowing the method; nothing global),
+  recording ``packet.timestamp -> arrival`` in a bounded :class:`PacketArrivals` map.
+* Decoded frames carry ``pts`` = RTP timestamp minus the first frame's timestamp (aiortc's
+  ``TimestampMapper``, which also unwraps 32-bit wrap-around); the map unwraps the same way, so
+  ``lookup(frame.pts)`` gives the arrival time of that frame's packet.
+
+Clock: ``arrival_time_ms`` comes from ``aiortc.clock.current_ms()`` (read in
+``RTCDtlsTransport._recv_next`` right before SRTP unprotect): an *integer* count of wall-clock
+(UTC, CLOCK_REALTIME) milliseconds since the NTP epoch 1900-01-01, not a monotonic reading.
+:func:`arrival_ms_to_monotonic` converts it by its age against the wall clock now; the
+truncation to whole ms is compensated by +0.5 ms (error within +-0.5 ms), and an implausible age
+(the wall clock was stepped) falls back to "now", which is exact to tens of microseconds here
+because the hook runs synchronously in the same call chain as the arrival stamp.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from harness.protocol import FRAME_SAMPLES
+
+NTP_UNIX_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP epoch) to 1970-01-01 (unix epoch)
+_MAX_PLAUSIBLE_AGE_S = 2.0
+_WRAP = 1 << 32
+_HALF = 1 << 31
+
+
+def arrival_ms_to_monotonic(
+    arrival_time_ms: int,
+    *,
+    wall: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> float:
+    """Convert an aiortc ``arrival_time_ms`` (NTP-epoch wall-clock ms) to ``time.monotonic()`` time."""
+    mono_now = monotonic()
+    age_s = (wall() + NTP_UNIX_OFFSET_S) - (arrival_time_ms + 0.5) / 1000.0
+    if not -0.001 <= age_s <= _MAX_PLAUSIBLE_AGE_S:
+        return mono_now
+    return mono_now - max(0.0, age_s)
+
+
+class PacketArrivals:
+    """Bounded map: unwrapped RTP timestamp (== decoded frame pts) -> arrival monotonic time."""
+
+    def __init__(self, capacity: int = 512) -> None:
+        self.capacity = capacity
+        self.packets = 0
+        self._map: OrderedDict[int, float] = OrderedDict()
+        self._last_ts: int | None = None
+        self._last_mapped = 0
+
+    def add(self, rtp_timestamp: int, arrival: float) -> None:
+        """Record one packet; the first packet defines pts 0, like aiortc's TimestampMapper."""
+        if self._last_ts is None:
+            mapped = 0
+        else:
+            diff = ((rtp_timestamp - self._last_ts + _HALF) % _WRAP) - _HALF  # signed 32-bit delta
+            mapped = self._last_mapped + diff
+        if self._last_ts is None or mapped >= self._last_mapped:  # a late (reordered) packet keeps the anchor
+            self._last_ts, self._last_mapped = rtp_timestamp, mapped
+        self.packets += 1
+        self._map.setdefault(mapped, arrival)  # several packets per frame: keep the first
+        while len(self._map) > self.capacity:
+            self._map.popitem(last=False)
+
+    def lookup(self, pts: int | None) -> float | None:
+        """Arrival time of the packet that carried the frame at ``pts`` (None if unknown)."""
+        if pts is None:
+            return None
+        found = self._map.get(pts)
+        if found is not None:
+            return found
+        # Tolerate a decoder that shifts pts within the frame (e.g. codec delay): nearest earlier.
+        best: int | None = None
+        for key in self._map:
+            if pts - FRAME_SAMPLES < key <= pts and (best is None or key > best):
+                best = key
+        return None if best is None else self._map[best]
+
+
+def install_arrival_hook(receiver: Any, arrivals: PacketArrivals) -> None:
+    """Wrap ``receiver._handle_rtp_packet`` (this instance only) to feed ``arrivals``."""
+    original = receiver._handle_rtp_packet
+    if getattr(original, "_rth_arrivals", None) is not None:
+        return
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        arrivals.add(packet.timestamp, arrival_ms_to_monotonic(arrival_time_ms))
+        await original(packet, arrival_time_ms=arrival_time_ms)
+
+    handle_rtp_packet._rth_arrivals = arrivals  # type: ignore[attr-defined]
+    receiver._handle_rtp_packet = handle_rtp_packet

@@ -1,0 +1,304 @@
+"""One Realtime call over WebRTC: connect, exchange events, play WAVs, capture audio, hang up.
+
+``RealtimeSession.connect`` follows the browser flow of the OpenAI WebRTC guide and marks each
+phase on the timeline (CONNECT_START ... SESSION_READY). Everything after connect is a thin layer
+over :class:`EventChannel` (events), :class:`PacedAudioTrack` (input) and :class:`AudioCapture`
+(output), all recording on the same :class:`Timeline`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Collection, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from pydantic import SecretStr
+
+from harness.client import connect as http
+from harness.client.audio_sink import AudioCapture
+from harness.client.audio_source import Clip, PacedAudioTrack, PcmFrameProducer, load_wav
+from harness.client.events import Event, EventChannel, Matcher
+from harness.client.levels import install_fast_audio_level
+from harness.client.target import ConnectMode, Target
+from harness.errors import ConnectError, HarnessError
+from harness.ice import loopback_only, rtc_configuration
+from harness.protocol import SAMPLE_RATE, ClientEventType, ServerEventType
+from harness.timeline import Milestone, Timeline
+
+logger = logging.getLogger(__name__)
+
+DATA_CHANNEL_LABEL = "oai-events"
+SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
+HANGUP_TIMEOUT_S = 3.0
+
+
+class RealtimeSession:
+    """A connected call. Build it with :meth:`connect`; use it as an async context manager."""
+
+    def __init__(self, target: Target, timeline: Timeline, mode: ConnectMode) -> None:
+        self.target = target
+        self.timeline = timeline
+        self.mode = mode
+        self.call_id: str | None = None
+        self.local_sdp: str | None = None  # the offer as posted
+        self.remote_sdp: str | None = None  # the answer as received
+        self.events = EventChannel(timeline)
+        self.producer = PcmFrameProducer()
+        self.track = PacedAudioTrack(self.producer)
+        self.capture = AudioCapture(timeline)
+        self.pc = RTCPeerConnection(rtc_configuration())
+        self._connected = asyncio.get_running_loop().create_future()
+        self._closed = False
+
+    # ---- public surface --------------------------------------------------------------------
+
+    @property
+    def received(self) -> list[Event]:
+        """Every server event received so far, in arrival order."""
+        return self.events.received
+
+    async def send(self, event: Mapping[str, Any]) -> Event:
+        """Send a client event (``event_id`` added if missing, recorded as SENT); returns it."""
+        return await self.events.send(event)
+
+    async def wait_for(
+        self,
+        type_: str,
+        timeout: float = 10.0,
+        *,
+        after: float | None = None,
+        match: Matcher | None = None,
+    ) -> Event:
+        """First ``type_`` event received at timeline ``t >= after`` matching ``match``; without
+        ``after``, the first one no earlier wait_for returned (see events.py). Raises
+        ServerEventTimeout naming the event and the timeout."""
+        return await self.events.wait_for(type_, timeout=timeout, after=after, match=match)
+
+    async def wait_for_any(
+        self,
+        types: Collection[str],
+        timeout: float = 10.0,
+        *,
+        after: float | None = None,
+        match: Matcher | None = None,
+    ) -> Event:
+        """:meth:`wait_for` for the first event of any of ``types``."""
+        return await self.events.wait_for_any(types, timeout=timeout, after=after, match=match)
+
+    async def play(self, path: Path, gain_db: float = 0.0) -> None:
+        """Replay a WAV through the input track; returns once its last frame went to the sender.
+
+        Clips queue in call order. If the clip is cut short (``play`` cancelled, :meth:`stop_audio`,
+        or the session closing, which raises ConnectError) the INPUT_AUDIO_END milestone is still
+        recorded, with ``cancelled: true``.
+        """
+        if self._closed:
+            raise ConnectError("cannot play audio: the session is closed")
+        samples = load_wav(Path(path), gain_db=gain_db)
+        info: dict[str, Any] = {"path": str(path), "duration_s": round(len(samples) / SAMPLE_RATE, 3)}
+        if gain_db:
+            info["gain_db"] = gain_db
+        state = {"started": False, "ended": False}
+
+        def on_start(pts: int) -> None:
+            state["started"] = True
+            self.timeline.mark(Milestone.INPUT_AUDIO_START, {**info, "pts": pts})
+
+        def on_end(pts: int) -> None:
+            state["ended"] = True
+            self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "pts": pts})
+
+        clip = Clip(samples, str(path), on_start=on_start, on_end=on_end)
+        self.producer.enqueue(clip)
+        try:
+            await clip.done
+        except BaseException:
+            self.producer.cancel(clip)
+            raise
+        finally:
+            if state["started"] and not state["ended"]:
+                self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "cancelled": True})
+
+    def stop_audio(self) -> None:
+        """Cut the input audio now (pending ``play`` calls return): the track goes back to silence."""
+        self.producer.clear()
+
+    # ---- connect ---------------------------------------------------------------------------
+
+    @classmethod
+    async def connect(
+        cls,
+        target: Target,
+        *,
+        timeline: Timeline | None = None,
+        session_config: Mapping[str, Any] | None = None,
+        mode: ConnectMode = ConnectMode.UNIFIED,
+        timeout: float = 15.0,
+    ) -> RealtimeSession:
+        """Set up the call and configure the session; raises ConnectError / AuthenticationError /
+        ServerEventTimeout (all HarnessError) and closes everything it opened on failure.
+
+        ``session_config`` is the ``session`` object of the session.update sent after
+        session.created (``type`` defaults to "realtime"); None sends no update, and the session
+        is ready at session.created. ``timeout`` bounds the whole connect.
+        """
+        install_fast_audio_level()
+        session = cls(target, timeline if timeline is not None else Timeline(), mode)
+        try:
+            async with asyncio.timeout(timeout):
+                await session._connect(session_config, timeout)
+        except TimeoutError:
+            phase = session._phase()
+            await session.close()
+            raise ConnectError(
+                f"connecting to {target.calls_url} timed out after {timeout:g} s ({phase})"
+            ) from None
+        except BaseException:
+            await session.close()
+            raise
+        return session
+
+    def _phase(self) -> str:
+        """The last connect milestone reached, for timeout messages."""
+        for entry in reversed(self.timeline.entries):
+            if entry.type.startswith("connect."):
+                return f"last step: {entry.type}"
+        return "not started"
+
+    async def _connect(self, session_config: Mapping[str, Any] | None, timeout: float) -> None:
+        target, timeline = self.target, self.timeline
+        timeline.mark(
+            Milestone.CONNECT_START, {"url": target.calls_url, "mode": str(self.mode), "model": target.model}
+        )
+        bearer: SecretStr = target.api_key
+        if self.mode is ConnectMode.EPHEMERAL:
+            secret = await http.create_client_secret(target, timeout=timeout)
+            bearer = secret.value
+            timeline.mark(Milestone.CLIENT_SECRET_CREATED, {"expires_at": secret.expires_at})
+
+        self._wire_peer_connection()
+        with loopback_only(target.is_loopback):
+            await self.pc.setLocalDescription(await self.pc.createOffer())
+        offer = self.local_sdp = self.pc.localDescription.sdp
+        timeline.mark(
+            Milestone.SDP_OFFER_CREATED, {"bytes": len(offer), "candidates": offer.count("a=candidate:")}
+        )
+
+        answer = await http.post_offer(target, offer, mode=self.mode, bearer=bearer, timeout=timeout)
+        self.call_id, self.remote_sdp = answer.call_id, answer.sdp
+        timeline.mark(Milestone.SDP_ANSWER_RECEIVED, {"call_id": answer.call_id, "status": answer.status})
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer.sdp, type="answer"))
+        except (ValueError, TypeError) as exc:
+            raise ConnectError(f"the SDP answer from {target.calls_url} is unusable: {exc}") from exc
+
+        await asyncio.shield(self._connected)  # data channel open (or a failure)
+        await self.events.wait_for(ServerEventType.SESSION_CREATED, timeout=timeout)
+        if session_config is not None:
+            config = {"type": "realtime", **session_config}  # GA requires session.type
+            update = await self.send({"type": ClientEventType.SESSION_UPDATE.value, "session": config})
+            reply = await self.events.wait_for_any(
+                (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
+                timeout=SESSION_UPDATED_TIMEOUT_S,
+                match=lambda e: e["type"] == "session.updated" or _answers(e, update["event_id"]),
+            )
+            if reply["type"] == ServerEventType.ERROR:
+                error = reply.get("error") or {}
+                code = error.get("code") or error.get("type")
+                raise ConnectError(
+                    f"session.update rejected by {target.base_url}: {code}: {error.get('message')}"
+                )
+        timeline.mark(Milestone.SESSION_READY, {"call_id": self.call_id})
+
+    def _wire_peer_connection(self) -> None:
+        """Input track + capture receiver + data channel + state listeners, before the offer."""
+        pc, timeline = self.pc, self.timeline
+        transceiver = pc.addTransceiver(self.track, direction="sendrecv")
+        opus = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.lower() == "audio/opus"]
+        transceiver.setCodecPreferences(opus)
+        self.capture.hook_receiver(transceiver.receiver)
+
+        channel = pc.createDataChannel(DATA_CHANNEL_LABEL)
+        self.events.attach(channel)
+
+        @channel.on("open")
+        def on_open() -> None:
+            timeline.mark(Milestone.CHANNEL_OPEN, {"label": channel.label})
+            if not self._connected.done():
+                self._connected.set_result(None)
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "audio":
+                self.capture.start(track)
+
+        ice_marked = False
+
+        @pc.on("iceconnectionstatechange")
+        def on_ice_state() -> None:
+            nonlocal ice_marked
+            if pc.iceConnectionState in ("connected", "completed") and not ice_marked:
+                ice_marked = True
+                timeline.mark(Milestone.ICE_CONNECTED)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            state = pc.connectionState
+            if state == "connected":
+                timeline.mark(Milestone.PEER_CONNECTED)
+            elif state in ("failed", "closed"):
+                error = ConnectError(f"the WebRTC connection to {self.target.base_url} {state}")
+                if not self._connected.done():
+                    self._connected.set_exception(error)
+                self.events.fail(error)
+
+    # ---- teardown --------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Hang up (failures recorded, not raised), close the peer connection, stop the tasks."""
+        if self._closed:
+            return
+        self._closed = True
+        if self.call_id is not None:
+            await self._hangup()
+        self.producer.clear(ConnectError("the session closed while audio was playing"))
+        self.track.stop()
+        await self.pc.close()
+        await self.capture.stop()
+        self.events.fail(ConnectError("the session is closed"))
+        if not self._connected.done():
+            self._connected.cancel()
+        elif not self._connected.cancelled():
+            self._connected.exception()  # retrieved: a failure nobody awaited is not an asyncio warning
+        self.timeline.mark(Milestone.CLOSED, {"call_id": self.call_id})
+
+    async def _hangup(self) -> None:
+        assert self.call_id is not None
+        data: dict[str, Any] = {"call_id": self.call_id}
+        try:
+            data["status"] = await http.hangup(self.target, self.call_id, timeout=HANGUP_TIMEOUT_S)
+        except HarnessError as exc:
+            data["error"] = str(exc)
+        except Exception as exc:  # never let a hangup problem mask the run's outcome
+            data["error"] = http.scrub(f"{type(exc).__name__}: {exc}", self.target.api_key)
+        if "error" in data:
+            logger.debug("hangup of %s failed: %s", self.call_id, data["error"])
+        self.timeline.mark(Milestone.HANGUP, data)
+
+    async def __aenter__(self) -> RealtimeSession:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def _answers(event: Event, event_id: str) -> bool:
+    """True for an error event that names our client event (error.event_id)."""
+    error = event.get("error")
+    return isinstance(error, dict) and error.get("event_id") == event_id
