@@ -18,31 +18,26 @@ def _wer(turn: TurnReport) -> str:
     return "-" if turn.input_wer is None else f"{turn.input_wer['wer']:.2f}"
 
 
-def _clip(text: str | None, width: int = 38) -> str:
-    if not text:
-        return "-"
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def render_table(report: RunReport, console: Console) -> None:
-    table = Table(title=f"rth run {report.run_id}", show_lines=False)
-    for column in ("scenario", "turn", "result", "user heard", "WER", "assistant said", "status"):
-        table.add_column(column)
+    table = Table(title=f"rth run {report.run_id}")
+    table.add_column("scenario/turn", no_wrap=True)
+    table.add_column("result", no_wrap=True)
+    table.add_column("user heard", no_wrap=True, overflow="ellipsis", max_width=36)
+    table.add_column("WER", justify="right", no_wrap=True)
+    table.add_column("status", no_wrap=True)
     for _, label in SHOWN_LATENCIES:
-        table.add_column(f"{label} ms", justify="right")
+        table.add_column(f"{label} ms", justify="right", no_wrap=True)
     for scenario in report.scenarios:
         if scenario.error and not scenario.turns:
-            table.add_row(scenario.name, "-", "[red]ERROR[/]", _clip(scenario.error, 80))
+            table.add_row(scenario.name, "[red]ERROR[/]", scenario.error)
         for turn in scenario.turns:
             failed = [v.name for v in turn.verdicts if not v.passed]
             result = "[green]pass[/]" if turn.passed else "[red]FAIL[/] " + ", ".join(failed or ["error"])
             table.add_row(
-                scenario.name,
-                turn.name,
+                f"{scenario.name}/{turn.name}",
                 result,
-                _clip(turn.user_transcript),
+                turn.user_transcript or "-",
                 _wer(turn),
-                _clip(turn.assistant_transcript),
                 turn.response_status or "-",
                 *(_ms(turn.latencies_ms.get(key)) for key, _ in SHOWN_LATENCIES),
             )
