@@ -20,7 +20,7 @@ import fractions
 import math
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -187,11 +187,18 @@ class PacedAudioTrack(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self, producer: FrameProducer, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        producer: FrameProducer,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         super().__init__()
         self.producer = producer
         self.stats = PacingStats()
         self._clock = clock
+        self._sleep = sleep
         self._start: float | None = None
         self._pts = 0
 
@@ -209,7 +216,7 @@ class PacedAudioTrack(MediaStreamTrack):
             due = self._start + pts / SAMPLE_RATE
             wait = due - self._clock()
             if wait > 0:
-                await asyncio.sleep(wait)
+                await self._sleep(wait)
             self.stats.add(self._clock() - due)
         self._pts = pts + FRAME_SAMPLES
         frame = self.producer.produce(pts)

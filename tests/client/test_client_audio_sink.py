@@ -161,12 +161,12 @@ def test_packet_arrivals_unwraps_like_aiortc_timestamp_mapper() -> None:
 def test_arrival_clock_is_ntp_epoch_wall_ms_converted_to_monotonic() -> None:
     # aiortc stamps arrivals with aiortc.clock.current_ms(): wall-clock ms since 1900.
     converted = arrival_ms_to_monotonic(aiortc.clock.current_ms())
-    assert converted == pytest.approx(time.monotonic(), abs=0.002)
+    assert converted == pytest.approx(time.monotonic(), abs=0.05)
     # A packet that arrived 150 ms ago (per aiortc's clock) maps 150 ms back on the monotonic clock.
     old = arrival_ms_to_monotonic(aiortc.clock.current_ms() - 150)
-    assert time.monotonic() - old == pytest.approx(0.150, abs=0.002)
+    assert time.monotonic() - old == pytest.approx(0.150, abs=0.05)
     # A stepped wall clock (implausible age) falls back to now.
-    assert arrival_ms_to_monotonic(0) == pytest.approx(time.monotonic(), abs=0.002)
+    assert arrival_ms_to_monotonic(0) == pytest.approx(time.monotonic(), abs=0.05)
 
 
 async def test_arrival_hook_wraps_only_this_receiver() -> None:
@@ -188,4 +188,4 @@ async def test_arrival_hook_wraps_only_this_receiver() -> None:
     await hooked._handle_rtp_packet(Packet(), arrival_time_ms=now_ms)
     await other._handle_rtp_packet(Packet(), arrival_time_ms=now_ms)
     assert hooked.seen == [now_ms] and other.seen == [now_ms]
-    assert arrivals.packets == 1 and arrivals.lookup(0) == pytest.approx(time.monotonic(), abs=0.01)
+    assert arrivals.packets == 1 and arrivals.lookup(0) == pytest.approx(time.monotonic(), abs=0.05)

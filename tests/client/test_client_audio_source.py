@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -115,22 +114,29 @@ async def test_producer_cancel_and_clear() -> None:
 
 
 async def test_paced_track_pts_and_pacing() -> None:
+    """On a virtual clock: frame k is handed over exactly k * 20 ms after the first."""
+    now = [50.0]
+    handed_at: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+
     producer = PcmFrameProducer()
-    track = PacedAudioTrack(producer)
+    track = PacedAudioTrack(producer, clock=lambda: now[0], sleep=sleep)
     samples = np.full(FRAME_SAMPLES * 5, 1000, dtype=np.int16)
     producer.enqueue(Clip(samples, "x"))
     n = 30
-    start = time.monotonic()
-    frames = [await track.recv() for _ in range(n)]
-    elapsed = time.monotonic() - start
+    frames = []
+    for _ in range(n):
+        frames.append(await track.recv())
+        handed_at.append(now[0])
     assert [f.pts for f in frames] == [i * FRAME_SAMPLES for i in range(n)]
     for frame in frames:
         assert frame.samples == FRAME_SAMPLES and frame.sample_rate == SAMPLE_RATE
         assert frame.format.name == "s16" and frame.layout.name == "mono"
         assert frame.time_base.denominator == SAMPLE_RATE
-    # The first frame goes at once, the 30th is due 29 * 20 ms later.
-    assert elapsed == pytest.approx((n - 1) * 0.020, abs=0.015)
-    assert track.stats.frames == n - 1 and track.stats.max_lateness_s < 0.015
+    assert handed_at == pytest.approx([50.0 + k * 0.020 for k in range(n)], abs=1e-9)
+    assert track.stats.frames == n - 1 and track.stats.max_lateness_s == pytest.approx(0.0, abs=1e-9)
     assert frames[4].to_ndarray()[0, 0] == 1000 and not frames[5].to_ndarray().any()
 
 

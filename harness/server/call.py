@@ -1,0 +1,153 @@
+"""One WebRTC call: the aiortc answerer, its audio in and out, and the data channel to the engine.
+
+Follows aiortc's server example: RTCPeerConnection -> on("datachannel"), on("track") ->
+setRemoteDescription -> createAnswer -> setLocalDescription -> the local description (which
+already holds the gathered candidates: no trickle ICE). The audio transceiver is created before the
+offer is applied so Opus can be preferred (PCMU would otherwise win when an offer lists it first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from harness.ice import rtc_configuration
+from harness.server.asr import Recognizer
+from harness.server.audio_in import InputAudioBuffer, consume_track
+from harness.server.audio_out import OutgoingAudioTrack
+from harness.server.config import ServerConfig
+from harness.server.conversation import Conversation
+from harness.server.errors import ApiError
+from harness.server.ids import new_id
+from harness.server.tts import Synthesizer
+
+logger = logging.getLogger(__name__)
+
+INVALID_OFFER = "Invalid SDP offer. Please try again with a WHIP-compliant offer."
+
+
+@dataclass(frozen=True)
+class Engines:
+    """What all calls of one server share."""
+
+    config: ServerConfig
+    asr: Recognizer
+    tts: Synthesizer
+
+
+def _opus_first() -> list[Any]:
+    codecs = RTCRtpSender.getCapabilities("audio").codecs
+    return sorted(codecs, key=lambda codec: codec.mimeType.lower() != "audio/opus")
+
+
+class Call:
+    """A call from its SDP offer to its hangup; ``id`` is the ``rtc_...`` of the Location header."""
+
+    def __init__(
+        self, engines: Engines, session_config: dict[str, Any], on_closed: Callable[[Call], None]
+    ) -> None:
+        self.id = new_id("rtc")
+        self._on_closed = on_closed
+        self.pc = RTCPeerConnection(configuration=rtc_configuration())
+        self.track = OutgoingAudioTrack()
+        self.input_audio = InputAudioBuffer(engines.config.max_input_buffer_seconds)
+        self.conversation = Conversation(
+            config=engines.config,
+            session_config=session_config,
+            send=self._send,
+            track=self.track,
+            input_audio=self.input_audio,
+            asr=engines.asr,
+            tts=engines.tts,
+        )
+        self._channel: Any = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._close_task: asyncio.Task[None] | None = None
+        self._timer = asyncio.get_running_loop().call_later(engines.config.max_call_seconds, self.close_soon)
+        self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_connection_state)
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Apply the offer and return the answer SDP; a bad offer raises ``invalid_offer`` (400)."""
+        if not offer_sdp.lstrip().startswith("v=0") or "\nm=" not in offer_sdp:
+            raise ApiError(INVALID_OFFER, code="invalid_offer")
+        transceiver = None
+        if "\nm=audio" in offer_sdp:
+            transceiver = self.pc.addTransceiver(self.track, direction="sendrecv")
+            transceiver.setCodecPreferences(_opus_first())
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except Exception as exc:
+            logger.info("call %s: offer rejected: %s", self.id, exc)
+            raise ApiError(INVALID_OFFER, code="invalid_offer") from None
+        if transceiver is None or transceiver.currentDirection not in ("sendrecv", "sendonly"):
+            # Nobody pulls the track: drive its clock ourselves so responses still play out.
+            self._spawn(self._drain(self.track), "rth-drain")
+        return str(self.pc.localDescription.sdp)
+
+    def close_soon(self) -> None:
+        """Close from a callback (hangup timer, peer failure)."""
+        if self._close_task is None:
+            self._close_task = asyncio.create_task(self._close(), name=f"rth-close-{self.id}")
+
+    async def close(self) -> None:
+        """Hang up: stop the engine, the tracks and the peer connection (idempotent)."""
+        self.close_soon()
+        assert self._close_task is not None
+        await asyncio.shield(self._close_task)
+
+    async def _close(self) -> None:
+        self._timer.cancel()
+        await self.conversation.close()
+        self.track.stop()
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.pc.close()
+        logger.info("call %s closed", self.id)
+        self._on_closed(self)
+
+    def _send(self, event: dict[str, Any]) -> None:
+        channel = self._channel
+        if channel is not None and channel.readyState == "open":
+            channel.send(json.dumps(event, separators=(",", ":")))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(coroutine, name=f"{name}-{self.id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _on_datachannel(self, channel: Any) -> None:
+        channel.on("message", self.conversation.handle_message)
+        if self._channel is None:
+            self._channel = channel
+            self.conversation.open()
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        if track.kind == "audio":
+            self._spawn(consume_track(track, self.input_audio), "rth-audio-in")
+        else:
+            self._spawn(self._drain(track), "rth-drain")
+
+    def _on_connection_state(self) -> None:
+        state = self.pc.connectionState
+        logger.debug("call %s: connection %s", self.id, state)
+        if state in ("failed", "closed"):
+            self.close_soon()
+
+    @staticmethod
+    async def _drain(track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                await track.recv()
+            except MediaStreamError:
+                return

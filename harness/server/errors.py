@@ -1,0 +1,42 @@
+"""The API's error shape, shared by the HTTP endpoints and the data-channel ``error`` event.
+
+Real clients parse ``{"error": {"message", "type", "param", "code"}}`` with all four keys present
+(nullable), so every failure of the stand-in is raised as :class:`ApiError` and rendered in one place.
+Messages never carry keys or secrets.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ApiError(Exception):
+    """A request the API refuses: HTTP status plus the error object's fields."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None,
+        status: int = 400,
+        param: str | None = None,
+        type: str = "invalid_request_error",
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.param = param
+        self.type = type
+
+    def error_object(self) -> dict[str, Any]:
+        """The inner ``error`` object of an HTTP error body."""
+        return {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
+
+    def http_body(self) -> dict[str, Any]:
+        return {"error": self.error_object()}
+
+
+def invalid_value(param: str, message: str) -> ApiError:
+    """The API's error for a field with a wrong value (``code: invalid_value``, ``param`` names it)."""
+    return ApiError(message, code="invalid_value", param=param)

@@ -1,0 +1,187 @@
+"""HTTP endpoints of the stand-in (aiohttp): calls, client secrets, hangup, CORS, the error shape.
+
+Every non-2xx answer is ``{"error": {"message", "type", "param", "code"}}`` with all four keys.
+Browser pages post cross-origin with an ephemeral key, so preflights under ``/v1/realtime/`` are
+answered and ``Location`` is exposed. Keys never reach logs or messages.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+
+from harness.ice import is_loopback_host, set_loopback_only
+from harness.server import session
+from harness.server.call import INVALID_OFFER, Call, Engines
+from harness.server.errors import ApiError, invalid_value
+from harness.server.keys import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, KeyKind, KeyStore
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location"}
+
+
+@web.middleware
+async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """CORS preflight, the API error shape for every failure, CORS headers on every answer."""
+    if request.method == "OPTIONS" and request.path.startswith("/v1/realtime"):
+        allowed = request.headers.get("Access-Control-Request-Headers", "authorization, content-type")
+        return web.Response(
+            status=204,
+            headers={
+                **_CORS,
+                "Access-Control-Allow-Methods": "POST, OPTIONS",
+                "Access-Control-Allow-Headers": allowed,
+                "Access-Control-Max-Age": "600",
+            },
+        )
+    try:
+        response = await handler(request)
+    except ApiError as error:
+        response = web.json_response(error.http_body(), status=error.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        message = f"Invalid URL ({request.method} {request.path})" if exc.status in (404, 405) else exc.reason
+        body = ApiError(message, code=None, status=exc.status).http_body()
+        response = web.json_response(body, status=exc.status)
+    except Exception:
+        logger.exception("unhandled error in %s %s", request.method, request.path)
+        internal = ApiError("The stand-in had an internal error.", code=None, status=500, type="server_error")
+        response = web.json_response(internal.http_body(), status=500)
+    response.headers.update(_CORS)
+    return response
+
+
+class Api:
+    """The route handlers, bound to one server's keys, engines and call registry."""
+
+    def __init__(self, engines: Engines, keys: KeyStore, calls: dict[str, Call]) -> None:
+        self._engines = engines
+        self._config = engines.config
+        self._keys = keys
+        self._calls = calls
+
+    def app(self) -> web.Application:
+        app = web.Application(middlewares=[api_middleware], client_max_size=256 * 1024)
+        app.router.add_post("/v1/realtime/calls", self.create_call)
+        app.router.add_post("/v1/realtime/calls/{call_id}/hangup", self.hangup)
+        app.router.add_post("/v1/realtime/client_secrets", self.create_client_secret)
+        return app
+
+    async def create_call(self, request: web.Request) -> web.Response:
+        principal = self._keys.authenticate(request.headers.get("Authorization"))
+        offer, session_part = await _read_offer(request)
+        config = session.default_session(self._config, now=self._config.clock())
+        if principal.session is not None:
+            config = session.merge(config, principal.session)
+        if session_part is not None:
+            config = session.merge(config, session.validate_update(session_part))
+        # Applies to this handler's task and the tasks aiortc starts from it (candidate gathering).
+        set_loopback_only(is_loopback_host(self._config.host))
+        call = Call(self._engines, config, on_closed=self._forget)
+        try:
+            answer = await call.answer(offer)
+        except BaseException:
+            await call.close()
+            raise
+        self._calls[call.id] = call
+        logger.info("call %s created (%s key)", call.id, principal.kind)
+        return web.Response(
+            status=201,
+            text=answer,
+            content_type="application/sdp",
+            headers={"Location": f"/v1/realtime/calls/{call.id}"},
+        )
+
+    def _forget(self, call: Call) -> None:
+        self._calls.pop(call.id, None)
+
+    async def hangup(self, request: web.Request) -> web.Response:
+        self._keys.authenticate(request.headers.get("Authorization"))
+        call_id = request.match_info["call_id"]
+        call = self._calls.get(call_id)
+        if call is None:
+            raise ApiError(f"Call '{call_id}' not found.", code="call_not_found", status=404, param="call_id")
+        await call.close()
+        return web.Response(status=200)
+
+    async def create_client_secret(self, request: web.Request) -> web.Response:
+        principal = self._keys.authenticate(request.headers.get("Authorization"))
+        if principal.kind is not KeyKind.STANDARD:
+            raise ApiError("Client secrets need a standard API key.", code="invalid_api_key", status=401)
+        body = await _read_json(request)
+        ttl = _ttl_seconds(body.get("expires_after"))
+        fragment = session.validate_update(body.get("session") or {"type": "realtime"})
+        now = self._config.clock()
+        key = self._keys.mint(fragment, ttl)
+        full = session.merge(session.default_session(self._config, now=now), fragment)
+        return web.json_response({"value": key.value, "expires_at": key.expires_at, "session": full})
+
+
+async def _read_offer(request: web.Request) -> tuple[str, Any]:
+    """The SDP offer and the optional ``session`` JSON, from multipart or a raw application/sdp body."""
+    if request.content_type == "multipart/form-data":
+        sdp: str | None = None
+        session_part: Any = None
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                continue
+            if part.name == "sdp":
+                sdp = await part.text()
+            elif part.name == "session":
+                try:
+                    session_part = json.loads(await part.text())
+                except json.JSONDecodeError:
+                    raise invalid_value("session", "The 'session' part is not valid JSON.") from None
+        if sdp is None:
+            raise ApiError(
+                "Missing required parameter: 'sdp'.", code="missing_required_parameter", param="sdp"
+            )
+        return sdp, session_part
+    if request.content_type in ("application/sdp", "text/plain"):
+        return await request.text(), None
+    raise ApiError(
+        f"Unsupported Content-Type '{request.content_type}': send application/sdp or multipart/form-data. "
+        + INVALID_OFFER,
+        code="invalid_offer",
+    )
+
+
+async def _read_json(request: web.Request) -> dict[str, Any]:
+    raw = await request.text()
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError:
+        raise ApiError("The request body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise ApiError("The request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def _ttl_seconds(expires_after: Any) -> int:
+    if expires_after is None:
+        return DEFAULT_TTL_SECONDS
+    if not isinstance(expires_after, dict):
+        raise invalid_value("expires_after", "Invalid type for 'expires_after': expected an object.")
+    if expires_after.get("anchor", "created_at") != "created_at":
+        raise invalid_value("expires_after.anchor", "Invalid value: only 'created_at' is supported.")
+    seconds = expires_after.get("seconds", DEFAULT_TTL_SECONDS)
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, int)
+        or not MIN_TTL_SECONDS <= seconds <= MAX_TTL_SECONDS
+    ):
+        raise invalid_value(
+            "expires_after.seconds",
+            f"Invalid value for 'expires_after.seconds': expected {MIN_TTL_SECONDS} to {MAX_TTL_SECONDS}.",
+        )
+    return seconds

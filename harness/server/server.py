@@ -1,0 +1,114 @@
+"""The stand-in server's lifecycle: start the HTTP site and the engines, close every call on exit."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from types import TracebackType
+
+from aiohttp import web
+
+from harness.server.asr import Recognizer
+from harness.server.call import Call, Engines
+from harness.server.config import ServerConfig
+from harness.server.http import Api
+from harness.server.keys import KeyStore
+from harness.server.tts import Synthesizer
+
+logger = logging.getLogger(__name__)
+
+
+class StandInServer:
+    """An offline OpenAI Realtime (WebRTC) server: ``async with StandInServer(config) as server``."""
+
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        self.calls: dict[str, Call] = {}
+        self._runner: web.AppRunner | None = None
+        self._asr: Recognizer | None = None
+        self._warm_up: asyncio.Task[None] | None = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int:
+        if self._port is None:
+            raise RuntimeError("the stand-in server is not started")
+        return self._port
+
+    @property
+    def base_url(self) -> str:
+        """``http://HOST:PORT/v1``: give it to clients as their API base URL."""
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        return f"http://{host}:{self.port}/v1"
+
+    async def start(self) -> None:
+        self._asr = Recognizer(self.config.asr_workers)
+        self._warm_up = asyncio.create_task(self._asr.warm_up(), name="rth-asr-warm-up")
+        self._warm_up.add_done_callback(_log_warm_up)
+        engines = Engines(
+            config=self.config,
+            asr=self._asr,
+            tts=Synthesizer(self.config.flite_path, self.config.tts_cache_size),
+        )
+        api = Api(engines, KeyStore(self.config.api_key, self.config.clock), self.calls)
+        self._runner = web.AppRunner(api.app(), handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        try:
+            await site.start()
+        except BaseException:
+            await self.close()
+            raise
+        self._port = int(self._runner.addresses[0][1])
+        logger.info("stand-in listening on %s", self.base_url)
+
+    async def close(self) -> None:
+        """Hang up every call, stop HTTP, stop the ASR workers (idempotent)."""
+        await asyncio.gather(*(call.close() for call in list(self.calls.values())), return_exceptions=True)
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._warm_up is not None:
+            self._warm_up.cancel()
+            with contextlib.suppress(BaseException):
+                await self._warm_up
+            self._warm_up = None
+        if self._asr is not None:
+            await self._asr.close()
+            self._asr = None
+
+    async def __aenter__(self) -> StandInServer:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def _log_warm_up(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("ASR warm-up failed: %s", task.exception())
+
+
+def serve(config: ServerConfig) -> None:
+    """Run until Ctrl-C or SIGTERM (blocking; the ``rth serve`` command)."""
+    asyncio.run(_serve(config))
+
+
+async def _serve(config: ServerConfig) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with StandInServer(config) as server:
+            print(f"rth stand-in listening on {server.base_url}", flush=True)
+            await stop.wait()
+            print("rth stand-in stopping", flush=True)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
