@@ -17,7 +17,7 @@ test: setup lint
 	scripts/in-loopback-netns.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(BIN)/ruff check harness tests
+	$(BIN)/ruff check harness tests bench
 	$(BIN)/mypy
 
 setup: system-deps $(STAMP)
