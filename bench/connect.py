@@ -73,9 +73,8 @@ async def main(calls: int) -> None:
     floor = statistics.median(bare)
     for mode, runs in results.items():
         total = [r["connect_total_ms"] for r in runs if r["connect_total_ms"] is not None]
-        print(
-            f"rth {mode.value:9s} session ready      {summary(total)}   (x{statistics.median(total) / floor:.2f})"
-        )
+        ratio = statistics.median(total) / floor
+        print(f"rth {mode.value:9s} session ready      {summary(total)}   (x{ratio:.2f})")
         for phase in (
             "connect_client_secret_ms",
             "connect_sdp_exchange_ms",
