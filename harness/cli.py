@@ -12,13 +12,16 @@ import os
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
 
 from harness import __version__
 from harness.errors import HarnessError, ScenarioError
+
+if TYPE_CHECKING:
+    from harness.report.model import RunReport
 
 app = typer.Typer(
     name="rth",
@@ -76,16 +79,39 @@ def run(
         "reports"
     ),
     model: Annotated[str, typer.Option(help="Realtime model for the call.")] = "gpt-realtime",
+    repeat: Annotated[
+        int, typer.Option(min=1, help="Run each scenario N times: pass rates, flaky turns, failure kinds.")
+    ] = 1,
+    matrix: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="AXIS=V1,V2 with AXIS model or voice; repeat the option for more axes. Runs the cross "
+            "product and compares the variants."
+        ),
+    ] = None,
+    prices: Annotated[
+        Path | None, typer.Option(help="Price table (TOML) for the cost figures; see docs/prices.md.")
+    ] = None,
 ) -> None:
-    """Run scenarios against a target and write report.json, timeline.jsonl and the audio."""
+    """Run scenarios against a target; write report.json, timeline.jsonl, audio, junit.xml, summary.md
+    and index.html."""
     from harness.client import ConnectMode
     from harness.report import render_table
     from harness.runner import RunOptions, run_suite
+    from harness.runner.plan import parse_matrix
     from harness.scenario import load_scenarios
 
     try:
         scenarios = load_scenarios(paths)
-        options = RunOptions(target=target, connect=ConnectMode(connect.value), out=out, model=model)
+        options = RunOptions(
+            target=target,
+            connect=ConnectMode(connect.value),
+            out=out,
+            model=model,
+            repeat=repeat,
+            matrix=parse_matrix(matrix or []),
+            prices=prices,
+        )
         report, run_dir = asyncio.run(run_suite(scenarios, options))
     except KeyboardInterrupt:
         errors.print(f"rth: interrupted; the partial report is under {out}/latest/report.json")
@@ -99,8 +125,40 @@ def run(
             raise
         _fail(f"internal error {type(exc).__name__}: {exc} (set RTH_DEBUG=1 for the traceback)", EXIT_FAILED)
     render_table(report, console)
+    _print_repeats_and_matrix(report)
     console.print(f"report: {run_dir / 'report.json'}")
+    _print_rendered(run_dir)
     raise typer.Exit(EXIT_OK if report.passed else EXIT_FAILED)
+
+
+def _print_repeats_and_matrix(report: RunReport) -> None:
+    from harness.report.compare import compare, groups_from_runs
+    from harness.report.stability import stability
+    from harness.report.table import render_compare, render_stability
+
+    if report.repeat > 1:
+        render_stability(stability(report), console)
+    groups = groups_from_runs([report])
+    if len(groups) > 1:
+        render_compare(compare(groups), console)
+
+
+def _print_rendered(run_dir: Path) -> None:
+    """The rendered files, index.html last: it is what a person opens next (``make demo`` ends on it)."""
+    for label, name in (("junit", "junit.xml"), ("summary", "summary.md"), ("html", "index.html")):
+        if (run_dir / name).is_file():
+            console.print(f"{label}: {run_dir / name}", soft_wrap=True, highlight=False)
+
+
+class PaceChoice(StrEnum):
+    ahead = "ahead"
+    realtime = "realtime"
+
+
+class TurnDetectionChoice(StrEnum):
+    server_vad = "server_vad"
+    semantic_vad = "semantic_vad"
+    none = "none"
 
 
 @app.command()
@@ -115,13 +173,62 @@ def serve(
             help="Accept only this standard key (default: any non-empty key).", envvar="RTH_SERVE_API_KEY"
         ),
     ] = None,
+    pace: Annotated[
+        PaceChoice,
+        typer.Option(
+            help="ahead: replies generate faster than they play, as the live API (response.done before "
+            "the audio ends); realtime: generation follows playback."
+        ),
+    ] = PaceChoice.ahead,
+    generation_speed: Annotated[
+        float, typer.Option(min=1.0, help="With --pace ahead: how many times faster than real time.")
+    ] = 3.0,
+    turn_detection: Annotated[
+        TurnDetectionChoice, typer.Option(help="turn_detection of new sessions (clients may change it).")
+    ] = TurnDetectionChoice.server_vad,
+    persona: Annotated[
+        Path | None, typer.Option(help="YAML reply rules (see examples/personas/); default echoes the user.")
+    ] = None,
+    voice: Annotated[str, typer.Option(help="Default output voice of new sessions.")] = "cedar",
+    first_audio_delay_ms: Annotated[
+        float, typer.Option(min=0.0, help="Hold each reply's first audio this long after response.created.")
+    ] = 0.0,
+    transcription_delay_ms: Annotated[
+        float, typer.Option(min=0.0, help="Hold input transcription events this long after the commit.")
+    ] = 0.0,
+    jitter_ms: Annotated[
+        float, typer.Option(min=0.0, help="Add a random 0..N ms to each injected delay (seeded).")
+    ] = 0.0,
+    seed: Annotated[int, typer.Option(help="Seed of the injected jitter (same seed, same delays).")] = 0,
 ) -> None:
     """Run the stand-in Realtime server (HTTP + WebRTC + data channel, offline ASR and TTS)."""
-    from harness.server import ServerConfig
+    from harness.server import PersonaError, ResponsePacing, ServerConfig, TurnDetectionDefault, load_persona
     from harness.server import serve as serve_forever
+    from harness.server.session import VOICES
 
+    if voice not in VOICES:
+        _fail(f"unknown --voice {voice!r}; use one of {', '.join(VOICES)}")
+    if persona is not None:
+        try:
+            load_persona(persona)
+        except PersonaError as exc:
+            _fail(str(exc))
+    config = ServerConfig(
+        host=host,
+        port=port,
+        api_key=api_key,
+        voice=voice,
+        pacing=ResponsePacing(pace.value),
+        generation_speed=generation_speed,
+        turn_detection=TurnDetectionDefault(turn_detection.value),
+        persona=persona,
+        first_audio_delay_ms=first_audio_delay_ms,
+        transcription_delay_ms=transcription_delay_ms,
+        jitter_ms=jitter_ms,
+        seed=seed,
+    )
     try:
-        serve_forever(ServerConfig(host=host, port=port, api_key=api_key))
+        serve_forever(config)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port or --host")
     except KeyboardInterrupt:
@@ -132,32 +239,107 @@ def serve(
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders.")],
 ) -> None:
-    """Check scenario files; print every problem as file:line:column: field: problem."""
-    from harness.scenario import discover, load_scenario
+    """Check scenario and suite files (and what they include) without running anything; print
+    every problem as file:line:column: field: problem; fix."""
+    from harness.scenario import check
 
     try:
-        files = discover(paths)
+        checked = check(paths)
     except ScenarioError as exc:
         _fail(str(exc))
-    problems: list[str] = []
-    for path in files:
-        try:
-            load_scenario(path)
-        except ScenarioError as exc:
-            problems.extend(exc.problems)
-    for line in problems:
+    for line in checked.problems:
         errors.print(line, markup=False, highlight=False, soft_wrap=True)
-    if problems:
+    if checked.problems:
+        errors.print(f"{len(checked.problems)} problem(s) in {len(checked.files)} file(s)", highlight=False)
         raise typer.Exit(EXIT_USAGE)
-    console.print(f"{len(files)} scenario file(s) valid")
+    console.print(
+        f"{len(checked.files)} file(s), {len(checked.scenarios)} scenario(s), "
+        f"{sum(len(s.turns) for s in checked.scenarios)} turn(s): valid",
+        highlight=False,
+    )
 
 
 @app.command()
 def schema() -> None:
-    """Print the JSON Schema of scenario files (for editors' YAML language servers)."""
+    """Print the JSON Schema of scenario and suite files, for editors: save it (rth schema >
+    docs/scenario.schema.json) and start a file with `# yaml-language-server: $schema=PATH`."""
     from harness.scenario import scenario_json_schema
 
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
+
+
+@app.command()
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory (reports/<run-id> or reports/latest).")],
+    open_browser: Annotated[bool, typer.Option("--open", help="Open index.html in a browser.")] = False,
+    prices: Annotated[
+        Path | None, typer.Option(help="Re-price token usage with this table (TOML; see docs/prices.md).")
+    ] = None,
+) -> None:
+    """Re-render junit.xml, summary.md and index.html of a run from its report.json."""
+    import webbrowser
+
+    from harness.report.prices import apply_prices, load_prices
+    from harness.report.render import render_data
+    from harness.report.run_data import load_run
+
+    try:
+        data = load_run(run_dir)
+        if prices is not None:
+            apply_prices(data.report, load_prices(prices))
+        rendered = render_data(data)
+    except HarnessError as exc:
+        _fail(str(exc))
+    for label, path in (("junit", rendered.junit), ("summary", rendered.summary), ("html", rendered.html)):
+        console.print(f"{label}: {path}", soft_wrap=True, highlight=False)
+    if open_browser:
+        webbrowser.open(rendered.html.resolve().as_uri())
+
+
+@app.command()
+def compare(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories to compare (the first is the baseline), or one matrix run."),
+    ],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Where to write compare.md and compare.html (default: beside the runs)."),
+    ] = None,
+    all_metrics: Annotated[bool, typer.Option(help="Print every latency metric and percentile.")] = False,
+    resamples: Annotated[
+        int, typer.Option(min=100, help="Bootstrap resamples for the 95% intervals.")
+    ] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed (same seed, same intervals).")] = 0,
+    prices: Annotated[Path | None, typer.Option(help="Price table (TOML) for the cost rows.")] = None,
+) -> None:
+    """Compare runs (or the variants of one matrix run): latency percentiles, WER, pass rate, tokens
+    and cost, with deltas and bootstrap 95% intervals."""
+    from harness.report.compare import compare as compare_groups
+    from harness.report.compare import groups_from_runs
+    from harness.report.prices import apply_prices, load_prices
+    from harness.report.render import default_compare_dir, write_comparison
+    from harness.report.run_data import load_run
+    from harness.report.table import render_compare
+
+    try:
+        data = [load_run(path) for path in runs]
+        if prices is not None:
+            table = load_prices(prices)
+            for item in data:
+                apply_prices(item.report, table)
+        groups = groups_from_runs([item.report for item in data])
+        if len(groups) < 2:
+            raise ScenarioError(
+                f"{runs[0]}: only one configuration to compare; pass two or more runs, or a --matrix run"
+            )
+        result = compare_groups(groups, n_boot=resamples, seed=seed)
+        files = write_comparison(result, data, out or default_compare_dir(data))
+    except HarnessError as exc:
+        _fail(str(exc))
+    render_compare(result, console, all_rows=all_metrics)
+    console.print(f"markdown: {files.markdown}", soft_wrap=True, highlight=False)
+    console.print(f"html: {files.html}", soft_wrap=True, highlight=False)
 
 
 if __name__ == "__main__":

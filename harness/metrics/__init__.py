@@ -13,6 +13,10 @@ from harness.metrics.audio import (
     speech_segments,
 )
 from harness.metrics.latency import (
+    INPUT_SPEECH_END,
+    INPUT_SPEECH_START,
+    ROLE_BARGE_IN,
+    ROLE_TURN,
     SPEECH_END_KEY,
     ConnectMetric,
     SessionLatency,
@@ -22,7 +26,9 @@ from harness.metrics.latency import (
     session_latency,
     turn_latencies,
 )
+from harness.metrics.recognise import recognise
 from harness.metrics.stats import LatencyStats, summarise
+from harness.metrics.text import contains_phrase, matches_regex
 from harness.metrics.wer import (
     PooledWer,
     WerScore,
@@ -36,6 +42,10 @@ from harness.metrics.wer import (
 __all__ = [
     "DBFS_FLOOR",
     "FRAME_MS",
+    "INPUT_SPEECH_END",
+    "INPUT_SPEECH_START",
+    "ROLE_BARGE_IN",
+    "ROLE_TURN",
     "SILENCE_DBFS",
     "SPEECH_END_KEY",
     "ConnectMetric",
@@ -48,12 +58,15 @@ __all__ = [
     "WordOp",
     "active_duration_s",
     "connect_latency",
+    "contains_phrase",
     "frame_dbfs",
     "frame_levels",
     "is_silent",
+    "matches_regex",
     "peak_dbfs",
     "pooled_wer",
     "raw_normalise",
+    "recognise",
     "score_wer",
     "session_latency",
     "speech_end_s",

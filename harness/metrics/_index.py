@@ -36,7 +36,10 @@ class TimelineIndex:
         self._by_response: dict[tuple[str, str], int] = {}
         self._by_item: dict[tuple[str, str], int] = {}
         self._error_event_ids: set[str] = set()
+        self._turn_first: dict[int, int] = {}
         for index, entry in enumerate(self.entries):
+            if entry.turn is not None:
+                self._turn_first.setdefault(entry.turn, index)
             self._by_type.setdefault((entry.kind, entry.type), []).append(index)
             if entry.kind != EntryKind.RECEIVED:
                 continue
@@ -108,4 +111,10 @@ class TimelineIndex:
         return None if index is None else self.entries[index].t
 
     def turns(self) -> list[int]:
-        return sorted({entry.turn for entry in self.entries if entry.turn is not None})
+        return sorted(self._turn_first)
+
+    def turn_span(self, turn: int) -> tuple[int, int | None]:
+        """``[start, stop)``: from the turn's first entry to the first entry of a later turn."""
+        start = self._turn_first.get(turn, len(self.entries))
+        later = [first for number, first in self._turn_first.items() if number > turn and first > start]
+        return start, min(later, default=None)

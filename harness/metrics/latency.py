@@ -4,10 +4,11 @@ Every figure is ``(end.t - start.t) * 1000`` in milliseconds, rounded to 0.001 m
 1 µs resolution), or None when either end is missing. Definitions are in ``docs/metrics.md``; the
 names below are stable keys for reports and thresholds.
 
-Anchors (the start of a per-turn figure) are *sent* events tagged with the turn. Server events are
-matched to them by id (``item_id``, ``response_id``) or, where the event carries none, by position
-after the anchor — never by their own ``turn`` tag, because late events (input transcription above
-all) land in a later turn or in none.
+Anchors (the start of a per-turn figure) are *sent* events tagged with the turn; in a turn with no
+client commit / response.create (server VAD ended it), the server's ``speech_stopped`` stands in.
+Server events are matched to anchors by id (``item_id``, ``response_id``) or, where the event
+carries none, by position after the anchor — never by their own ``turn`` tag, because late events
+(input transcription above all) land in a later turn or in none.
 """
 
 from __future__ import annotations
@@ -42,12 +43,14 @@ class TurnMetric(StrEnum):
     RESPONSE_DONE = "response_done_ms"
     AUDIO_STOPPED = "audio_stopped_ms"
     CANCEL_TO_SILENCE = "cancel_to_silence_ms"
+    BARGE_IN_TO_SILENCE = "barge_in_to_silence_ms"
     VOICE_TO_VOICE = "voice_to_voice_ms"
 
 
 # Event type names, spelled out because metrics may import only the timeline (docs/architecture.md).
 COMMIT = "input_audio_buffer.commit"
 COMMITTED = "input_audio_buffer.committed"
+SPEECH_STOPPED = "input_audio_buffer.speech_stopped"
 TRANSCRIPTION_COMPLETED = "conversation.item.input_audio_transcription.completed"
 RESPONSE_CREATE = "response.create"
 RESPONSE_CANCEL = "response.cancel"
@@ -60,9 +63,16 @@ AUDIO_STOPPED = "output_audio_buffer.stopped"
 SESSION_CREATED = "session.created"
 SESSION_UPDATED = "session.updated"
 
+INPUT_SPEECH_START = "audio.input.speech_start"
+INPUT_SPEECH_END = "audio.input.speech_end"
+"""Milestones the runner records for each clip it plays, stamped where speech starts / ends in the
+audio actually sent (:func:`harness.metrics.audio.speech_segments` on the resampled, gain-applied
+clip, offset from its ``audio.input.start``). Data: ``role`` (``turn`` or ``barge_in``), ``path``."""
+
+ROLE_TURN, ROLE_BARGE_IN = "turn", "barge_in"
+
 SPEECH_END_KEY = "speech_end_t"
-"""Optional key in the ``audio.input.end`` milestone's data: timeline seconds (same clock as ``t``)
-at which speech ended in the audio sent, as found by :func:`harness.metrics.audio.speech_end_s`."""
+"""Older form, still read: timeline seconds of the speech end in the ``audio.input.end`` data."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,9 +145,18 @@ def _first_accepted(index: TimelineIndex, turn: int, type_: str) -> int | None:
     return index.first(EntryKind.SENT, type_, where=lambda e: e.turn == turn and not index.rejected(e))
 
 
+def _speech_stopped(index: TimelineIndex, turn: int) -> int | None:
+    """The server VAD's end of the user's turn: the first ``speech_stopped`` within the turn."""
+    start, stop = index.turn_span(turn)
+    return index.first(EntryKind.RECEIVED, SPEECH_STOPPED, start=start, stop=stop)
+
+
 def _input_metrics(index: TimelineIndex, turn: int) -> tuple[str | None, dict[str, float | None]]:
-    """commit -> committed (the first one before the next commit) -> transcript of that item_id."""
+    """commit (or speech_stopped) -> committed (the first one before the next commit) -> transcript
+    of that item_id."""
     commit = _first_accepted(index, turn, COMMIT)
+    if commit is None:
+        commit = _speech_stopped(index, turn)
     if commit is None:
         return None, {TurnMetric.COMMIT_TO_COMMITTED: None, TurnMetric.COMMIT_TO_TRANSCRIPT: None}
     next_commit = index.first(EntryKind.SENT, COMMIT, start=commit + 1)
@@ -150,9 +169,16 @@ def _input_metrics(index: TimelineIndex, turn: int) -> tuple[str | None, dict[st
     }
 
 
-def _response_metrics(index: TimelineIndex, turn: int) -> tuple[str | None, dict[str, float | None]]:
-    """response.create -> its response.created, then everything carrying that response id."""
+def response_anchor(index: TimelineIndex, turn: int) -> int | None:
+    """The turn's accepted response.create, else (server VAD answered by itself) its speech_stopped."""
     create = _first_accepted(index, turn, RESPONSE_CREATE)
+    return create if create is not None else _speech_stopped(index, turn)
+
+
+def _response_metrics(
+    index: TimelineIndex, turn: int, create: int | None
+) -> tuple[str | None, dict[str, float | None]]:
+    """response.create -> its response.created, then everything carrying that response id."""
     if create is None:
         names = (
             TurnMetric.RESPONSE_CREATED,
@@ -191,38 +217,62 @@ def _response_metrics(index: TimelineIndex, turn: int) -> tuple[str | None, dict
     }
 
 
-def _cancel_to_silence(index: TimelineIndex, turn: int, response_id: str | None) -> float | None:
-    """First response.cancel / output_audio_buffer.clear of the turn -> last output offset after it,
-    before another response's response.created (a new response's audio cannot precede it)."""
-    cancel = index.first(
-        EntryKind.SENT, RESPONSE_CANCEL, OUTPUT_AUDIO_BUFFER_CLEAR, where=lambda e: e.turn == turn
-    )
-    if cancel is None:
+def _stop_time(index: TimelineIndex, start: int | None, response_id: str | None, floor: int) -> float | None:
+    """``start`` (an interruption) -> the last output offset of the audio playing, before another
+    response's response.created (a new response's audio cannot precede it). Residual audio may flap
+    on and off: the last offset counts. 0 when the reply was already silent at ``start`` (in a pause)
+    and never sounded again; None when no audio played since ``floor`` (the turn's response anchor)."""
+    if start is None:
         return None
     next_response = index.first(
         EntryKind.RECEIVED,
         RESPONSE_CREATED,
-        start=cancel + 1,
+        start=start + 1,
         where=lambda e: response_id_of(e) != response_id,
     )
-    offset = index.last(
-        EntryKind.MILESTONE, Milestone.OUTPUT_AUDIO_OFFSET, start=cancel + 1, stop=next_response
+    offset = index.last(EntryKind.MILESTONE, Milestone.OUTPUT_AUDIO_OFFSET, start=floor, stop=next_response)
+    if offset is None:
+        return None
+    return 0.0 if offset < start else _ms(index.t(start), index.t(offset))
+
+
+def _first_interruption(index: TimelineIndex, turn: int) -> int | None:
+    """The turn's first sent response.cancel or output_audio_buffer.clear."""
+    return index.first(
+        EntryKind.SENT, RESPONSE_CANCEL, OUTPUT_AUDIO_BUFFER_CLEAR, where=lambda e: e.turn == turn
     )
-    return _ms(index.t(cancel), index.t(offset))
+
+
+def _speech_milestone(index: TimelineIndex, turn: int, type_: str, role: str) -> int | None:
+    return index.first(
+        EntryKind.MILESTONE,
+        type_,
+        where=lambda e: e.turn == turn and e.data.get("role", ROLE_TURN) == role,
+    )
+
+
+def _speech_end(index: TimelineIndex, turn: int) -> tuple[int, float] | None:
+    """Where the user's speech ended: the runner's speech-end milestone, else the older
+    ``speech_end_t`` in ``audio.input.end``, else that milestone's own time."""
+    marked = _speech_milestone(index, turn, INPUT_SPEECH_END, ROLE_TURN)
+    if marked is not None:
+        return marked, index.entries[marked].t
+    end = index.last(EntryKind.MILESTONE, Milestone.INPUT_AUDIO_END, where=lambda e: e.turn == turn)
+    if end is None:
+        return None
+    value = index.entries[end].data.get(SPEECH_END_KEY)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return end, float(value)
+    return end, index.entries[end].t
 
 
 def _voice_to_voice(index: TimelineIndex, turn: int) -> float | None:
     """End of user speech -> first output onset at or after it, before the next user audio starts."""
-    end = index.last(EntryKind.MILESTONE, Milestone.INPUT_AUDIO_END, where=lambda e: e.turn == turn)
-    if end is None:
+    found = _speech_end(index, turn)
+    if found is None:
         return None
-    marked = index.entries[end].data.get(SPEECH_END_KEY)
-    speech_end = (
-        float(marked)
-        if isinstance(marked, int | float) and not isinstance(marked, bool)
-        else index.entries[end].t
-    )
-    next_input = index.t(index.first(EntryKind.MILESTONE, Milestone.INPUT_AUDIO_START, start=end + 1))
+    position, speech_end = found
+    next_input = index.t(index.first(EntryKind.MILESTONE, Milestone.INPUT_AUDIO_START, start=position + 1))
     onset = index.first(
         EntryKind.MILESTONE,
         Milestone.OUTPUT_AUDIO_ONSET,
@@ -237,10 +287,15 @@ def turn_latencies(entries: Iterable[TimelineEntry]) -> list[TurnLatency]:
     results: list[TurnLatency] = []
     for turn in index.turns():
         item_id, input_metrics = _input_metrics(index, turn)
-        response_id, response_metrics = _response_metrics(index, turn)
+        anchor = response_anchor(index, turn)
+        response_id, response_metrics = _response_metrics(index, turn, anchor)
         metrics: dict[str, float | None] = {name.value: None for name in TurnMetric}
         metrics.update({str(name): value for name, value in {**input_metrics, **response_metrics}.items()})
-        metrics[TurnMetric.CANCEL_TO_SILENCE.value] = _cancel_to_silence(index, turn, response_id)
+        floor = anchor if anchor is not None else index.turn_span(turn)[0]
+        cancel = _first_interruption(index, turn)
+        barge_in = _speech_milestone(index, turn, INPUT_SPEECH_START, ROLE_BARGE_IN)
+        metrics[TurnMetric.CANCEL_TO_SILENCE.value] = _stop_time(index, cancel, response_id, floor)
+        metrics[TurnMetric.BARGE_IN_TO_SILENCE.value] = _stop_time(index, barge_in, response_id, floor)
         metrics[TurnMetric.VOICE_TO_VOICE.value] = _voice_to_voice(index, turn)
         results.append(TurnLatency(turn=turn, item_id=item_id, response_id=response_id, metrics=metrics))
     return results

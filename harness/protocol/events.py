@@ -35,6 +35,7 @@ class ServerEventType(StrEnum):
     INPUT_AUDIO_BUFFER_SPEECH_STOPPED = "input_audio_buffer.speech_stopped"
     INPUT_AUDIO_BUFFER_COMMITTED = "input_audio_buffer.committed"
     INPUT_AUDIO_BUFFER_CLEARED = "input_audio_buffer.cleared"
+    INPUT_AUDIO_BUFFER_TIMEOUT_TRIGGERED = "input_audio_buffer.timeout_triggered"
     CONVERSATION_ITEM_ADDED = "conversation.item.added"
     CONVERSATION_ITEM_DONE = "conversation.item.done"
     CONVERSATION_ITEM_RETRIEVED = "conversation.item.retrieved"

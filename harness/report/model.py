@@ -1,6 +1,6 @@
 """The report data model: what ``report.json`` holds (versioned), built by the runner's scoring step.
 
-Renderers (terminal table, later JUnit/HTML/Markdown) read only these models, so a report can be
+Renderers (terminal table, JUnit, Markdown, HTML, compare) read only these models, so a report can be
 re-rendered from ``report.json`` without re-running anything.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-REPORT_SCHEMA_VERSION = 1
+REPORT_SCHEMA_VERSION = 2
 
 
 class FailureKind(StrEnum):
@@ -30,6 +30,60 @@ class Verdict(BaseModel):
     passed: bool
     measured: Any = None
     bound: Any = None
+    detail: str | None = Field(default=None, description="How it was measured, or why it could not be")
+
+    def describe(self) -> str:
+        """One line for tables and CI logs: ``latency.first_audio_ms: 1412 > 1200``,
+        ``response_status: cancelled, expected completed``."""
+        numeric = all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in (self.measured, self.bound)
+        )
+        if self.measured is None:
+            text = f"{self.name}: not measured, expected {_short(self.bound)}"
+        elif numeric:
+            text = f"{self.name}: {_short(self.measured)} {'<=' if self.passed else '>'} {_short(self.bound)}"
+        else:
+            text = f"{self.name}: {_short(self.measured)}, expected {_short(self.bound)}"
+        return f"{text} ({self.detail})" if self.detail and self.detail != "not measured" else text
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = f"{value:g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class TokenUsage(BaseModel):
+    """Tokens billed, summed over the ``usage`` of ``response.done`` events; cost from a price table."""
+
+    responses: int = 0
+    input_text: int = 0
+    input_audio: int = 0
+    input_cached_text: int = 0
+    input_cached_audio: int = 0
+    output_text: int = 0
+    output_audio: int = 0
+    cost_usd: float | None = Field(default=None, description="None when the model has no price")
+
+    @property
+    def input_tokens(self) -> int:
+        return self.input_text + self.input_audio
+
+    @property
+    def output_tokens(self) -> int:
+        return self.output_text + self.output_audio
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+class ScenarioFile(BaseModel):
+    """A scenario file as it was run: its path, content hash and text, and the hashes of its WAVs."""
+
+    path: str
+    sha256: str
+    text: str | None = None
+    audio_sha256: dict[str, str] = Field(default_factory=dict)
 
 
 class TurnReport(BaseModel):
@@ -49,6 +103,20 @@ class TurnReport(BaseModel):
     verdicts: list[Verdict] = Field(default_factory=list)
     error: str | None = None
     failure_kind: FailureKind | None = None
+    audio_source: str | None = Field(default=None, description="The scenario's WAV (audio_sent is its copy)")
+    usage: TokenUsage | None = None
+    mode: str | None = Field(default=None, description="manual (push-to-talk) or vad (server turn detection)")
+    say: str | None = Field(default=None, description="The typed user message, for a `say` turn")
+    reply: str | None = Field(default=None, description="The expected assistant reply (for output WER)")
+    output_wer: dict[str, Any] | None = Field(
+        default=None, description="WerScore.to_dict(): assistant transcript vs `reply`"
+    )
+    audio_transcript: str | None = Field(
+        default=None, description="Offline re-transcription of the captured assistant audio"
+    )
+    consistency_wer: dict[str, Any] | None = Field(
+        default=None, description="WerScore.to_dict(): audio_transcript vs the assistant transcript"
+    )
 
     @property
     def passed(self) -> bool:
@@ -65,10 +133,26 @@ class ScenarioReport(BaseModel):
     error_events: int = 0
     error: str | None = None
     failure_kind: FailureKind | None = None
+    instance: str | None = Field(
+        default=None, description="Timeline session and audio/ subfolder; unique per variant and repeat"
+    )
+    variant: dict[str, str] = Field(default_factory=dict, description="Matrix values, e.g. {model: ...}")
+    repeat: int = Field(default=0, description="0-based repetition index (--repeat)")
+    model: str | None = None
+    voice: str | None = None
+    usage: TokenUsage | None = None
+    tags: list[str] = Field(default_factory=list)
+    pooled_output_wer: dict[str, Any] | None = None
+    pooled_consistency_wer: dict[str, Any] | None = None
+    verdicts: list[Verdict] = Field(default_factory=list, description="Scenario-level expectations")
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(turn.passed for turn in self.turns)
+        return (
+            self.error is None
+            and all(turn.passed for turn in self.turns)
+            and all(v.passed for v in self.verdicts)
+        )
 
 
 class RunReport(BaseModel):
@@ -83,7 +167,16 @@ class RunReport(BaseModel):
     interrupted: bool = False
     scenarios: list[ScenarioReport] = Field(default_factory=list)
     pooled_input_wer: dict[str, Any] | None = None
+    pooled_output_wer: dict[str, Any] | None = None
+    pooled_consistency_wer: dict[str, Any] | None = None
     latency_summary_ms: dict[str, dict[str, float | None]] = Field(default_factory=dict)
+    repeat: int = 1
+    matrix: dict[str, list[str]] = Field(default_factory=dict)
+    config: dict[str, Any] = Field(default_factory=dict, description="The options of the run, as given")
+    scenario_files: list[ScenarioFile] = Field(default_factory=list)
+    environment: dict[str, Any] = Field(default_factory=dict)
+    usage: TokenUsage | None = None
+    prices: dict[str, Any] | None = Field(default=None, description="The price table used for cost_usd")
 
     @property
     def passed(self) -> bool:

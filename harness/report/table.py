@@ -1,11 +1,15 @@
-"""The short terminal summary printed after a run (rich): one row per turn, then the totals."""
+"""Terminal output (rich): the run table (one row per turn), stability over repeats, comparisons."""
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from harness.report import fmt
+from harness.report.compare import Comparison
 from harness.report.model import RunReport, TurnReport
+from harness.report.stability import Stability
 
 SHOWN_LATENCIES = (("first_audio_ms", "1st audio"), ("response_done_ms", "done"))
 
@@ -34,7 +38,7 @@ def render_table(report: RunReport, console: Console) -> None:
             failed = [v.name for v in turn.verdicts if not v.passed]
             result = "[green]pass[/]" if turn.passed else "[red]FAIL[/] " + ", ".join(failed or ["error"])
             table.add_row(
-                f"{scenario.name}/{turn.name}",
+                f"{scenario.instance or scenario.name}/{turn.name}",
                 result,
                 turn.user_transcript or "-",
                 _wer(turn),
@@ -46,10 +50,60 @@ def render_table(report: RunReport, console: Console) -> None:
         for turn in scenario.turns:
             if turn.error:
                 console.print(f"[red]{scenario.name}/{turn.name}:[/] {turn.error}")
+            for failed_verdict in (v for v in turn.verdicts if not v.passed):
+                console.print(f"[red]{scenario.name}/{turn.name}:[/] {escape(failed_verdict.describe())}")
+        for check in scenario.verdicts:  # scenario-level expectations: few, all shown
+            mark = "[green]pass[/]" if check.passed else "[red]FAIL[/]"
+            console.print(f"{mark} {scenario.name}: {escape(check.describe())}")
         if scenario.error and scenario.turns:
             console.print(f"[red]{scenario.name}:[/] {scenario.error}")
     passed = sum(s.passed for s in report.scenarios)
     pooled = report.pooled_input_wer
     wer_text = f", pooled input WER {pooled['wer']:.3f}" if pooled else ""
+    if report.pooled_output_wer:
+        wer_text += f", pooled output WER {report.pooled_output_wer['wer']:.3f}"
+    usage = report.usage
+    usage_text = f", {usage.total_tokens:,} tokens" if usage else ""
+    if usage and usage.cost_usd is not None:
+        usage_text += f" ({fmt.usd(usage.cost_usd)})"
     verdict = "[green]PASSED[/]" if report.passed else "[red]FAILED[/]"
-    console.print(f"{verdict}: {passed}/{len(report.scenarios)} scenarios passed{wer_text}")
+    console.print(f"{verdict}: {passed}/{len(report.scenarios)} scenarios passed{wer_text}{usage_text}")
+
+
+def render_stability(rows: list[Stability], console: Console) -> None:
+    """Pass rate per scenario and turn over the repeats; flaky rows are marked."""
+    table = Table(title="stability over repeats")
+    for name in ("variant", "scenario/turn", "passed", "rate", "", "failures"):
+        table.add_column(name, no_wrap=True, justify="right" if name in ("passed", "rate") else "left")
+    for row in rows:
+        label = row.scenario if row.turn is None else f"  {row.scenario}/{row.turn}"
+        flag = "[yellow]flaky[/]" if row.flaky else ("[green]stable[/]" if row.passed else "[red]failing[/]")
+        table.add_row(
+            row.variant or "-",
+            label,
+            f"{row.passed}/{row.runs}",
+            f"{row.pass_rate:.0%}",
+            flag,
+            row.failure_text(),
+        )
+    console.print(table)
+
+
+def render_compare(comparison: Comparison, console: Console, *, all_rows: bool = False) -> None:
+    """Baseline values with 95% intervals; other groups as value and delta to the baseline."""
+    table = Table(title=f"comparison (bootstrap 95% CI, {comparison.n_boot} resamples)")
+    table.add_column("metric", no_wrap=True)
+    for index, group in enumerate(comparison.groups):
+        table.add_column(group.label + (" (baseline)" if index == 0 else ""), justify="right")
+    for row in comparison.rows if all_rows else comparison.key_rows():
+        cells = [fmt.interval(row.cells[0].value, row.unit)]
+        for index, cell in enumerate(row.cells[1:], start=1):
+            verdict = row.verdict(index)  # spelt out too: CI logs have no colour
+            colour = {"better": "green", "worse": "red"}.get(verdict)
+            delta = fmt.delta(cell.delta, row.unit)
+            cells.append(
+                f"{fmt.number(cell.value.estimate if cell.value else None, row.unit)}  "
+                + (f"[{colour}]{delta} {verdict}[/]" if colour else delta)
+            )
+        table.add_row(row.name, *cells)
+    console.print(table)

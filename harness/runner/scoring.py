@@ -1,124 +1,40 @@
 """Turn a scenario's timeline and captured audio into report entries with verdicts.
 
-Transcripts are looked up by id (the committed item, the created response), never by position:
-input transcription arrives asynchronously, often during the next turn.
+Per turn: transcripts (looked up by id), input WER (user transcript vs ``text``), output WER
+(assistant transcript vs ``reply``), output consistency (the captured audio re-transcribed offline
+vs the assistant transcript), latencies and verdicts. Per scenario and per run: pooled WERs and
+latency summaries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.metrics import TurnLatency, WerScore, pooled_wer, score_wer, session_latency, summarise
-from harness.protocol import ServerEventType
-from harness.report.model import FailureKind, RunReport, ScenarioReport, TurnReport, Verdict
+from harness.metrics import (
+    TurnLatency,
+    WerScore,
+    pooled_wer,
+    recognise,
+    score_wer,
+    session_latency,
+    summarise,
+)
+from harness.report.model import FailureKind, RunReport, ScenarioReport, TurnReport
+from harness.runner.transcripts import (
+    assistant_transcript,
+    received,
+    response_status,
+    turn_events,
+    user_transcript,
+)
 from harness.runner.turns import TurnOutcome
-from harness.scenario import Scenario, TurnExpectations
-from harness.timeline import EntryKind, Timeline, TimelineEntry
+from harness.runner.verdicts import scenario_verdicts, turn_verdicts
+from harness.scenario import Scenario
+from harness.timeline import Timeline, TimelineEntry
 
-
-def _received(entries: Sequence[TimelineEntry], type_: str) -> list[dict[str, Any]]:
-    return [e.data for e in entries if e.kind == EntryKind.RECEIVED and e.type == type_]
-
-
-def user_transcript(entries: Sequence[TimelineEntry], item_id: str | None) -> str | None:
-    if item_id is None:
-        return None
-    for event in _received(entries, ServerEventType.INPUT_TRANSCRIPTION_COMPLETED):
-        if event.get("item_id") == item_id:
-            return str(event.get("transcript", ""))
-    deltas = [
-        str(e.get("delta", ""))
-        for e in _received(entries, ServerEventType.INPUT_TRANSCRIPTION_DELTA)
-        if e.get("item_id") == item_id
-    ]
-    return "".join(deltas) if deltas else None
-
-
-def assistant_transcript(entries: Sequence[TimelineEntry], response_id: str | None) -> str | None:
-    """The .done transcript (audio) or text of a response; its deltas joined if .done never came."""
-    if response_id is None:
-        return None
-    for done_type, field in (
-        (ServerEventType.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DONE, "transcript"),
-        (ServerEventType.RESPONSE_OUTPUT_TEXT_DONE, "text"),
-    ):
-        for event in _received(entries, done_type):
-            if event.get("response_id") == response_id:
-                return str(event.get(field, ""))
-    deltas = [
-        str(e.get("delta", ""))
-        for delta_type in (
-            ServerEventType.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DELTA,
-            ServerEventType.RESPONSE_OUTPUT_TEXT_DELTA,
-        )
-        for e in _received(entries, delta_type)
-        if e.get("response_id") == response_id
-    ]
-    return "".join(deltas) if deltas else None
-
-
-def response_status(entries: Sequence[TimelineEntry], response_id: str | None) -> str | None:
-    for event in _received(entries, ServerEventType.RESPONSE_DONE):
-        response = event.get("response") or {}
-        if response.get("id") == response_id:
-            return str(response.get("status"))
-    return None
-
-
-def _bounded(name: str, measured: float | None, bound: float) -> Verdict:
-    return Verdict(
-        name=name, passed=measured is not None and measured <= bound, measured=measured, bound=bound
-    )
-
-
-def verdicts(expect: TurnExpectations, turn: TurnReport, wer: WerScore | None) -> list[Verdict]:
-    """Check every expectation set on the turn; a missing measurement fails its check."""
-    checks: list[Verdict] = []
-    if expect.max_input_wer is not None:
-        checks.append(
-            _bounded("max_input_wer", None if wer is None else round(wer.wer, 4), expect.max_input_wer)
-        )
-    if expect.response_status is not None:
-        checks.append(
-            Verdict(
-                name="response_status",
-                passed=turn.response_status == expect.response_status,
-                measured=turn.response_status,
-                bound=expect.response_status,
-            )
-        )
-    if expect.assistant_transcript_not_empty is not None:
-        not_empty = bool((turn.assistant_transcript or "").strip())
-        checks.append(
-            Verdict(
-                name="assistant_transcript_not_empty",
-                passed=not_empty == expect.assistant_transcript_not_empty,
-                measured=not_empty,
-                bound=expect.assistant_transcript_not_empty,
-            )
-        )
-    if expect.audio_not_silent is not None:
-        checks.append(
-            Verdict(
-                name="audio_not_silent",
-                passed=turn.audio_received_non_silent == expect.audio_not_silent,
-                measured=turn.audio_received_non_silent,
-                bound=expect.audio_not_silent,
-            )
-        )
-    if expect.max_first_audio_ms is not None:
-        checks.append(
-            _bounded("max_first_audio_ms", turn.latencies_ms.get("first_audio_ms"), expect.max_first_audio_ms)
-        )
-    if expect.max_response_done_ms is not None:
-        checks.append(
-            _bounded(
-                "max_response_done_ms", turn.latencies_ms.get("response_done_ms"), expect.max_response_done_ms
-            )
-        )
-    return checks
+Recogniser = Callable[[Path], str]
 
 
 def _relative(path: Path | None, root: Path) -> str | None:
@@ -130,13 +46,25 @@ def _relative(path: Path | None, root: Path) -> str | None:
         return str(path)
 
 
+def _consistency(report: TurnReport, captured: Path | None, recogniser: Recogniser) -> WerScore | None:
+    """Re-transcribe the reply's audio when there is one whole reply to compare with its transcript."""
+    transcript = (report.assistant_transcript or "").strip()
+    if captured is None or not report.audio_received_non_silent or not transcript:
+        return None
+    if report.response_status != "completed":
+        return None  # an interrupted reply's audio stops mid-word; its transcript may not
+    report.audio_transcript = recogniser(captured)
+    return score_wer(transcript, report.audio_transcript)
+
+
 def score_turn(
     scenario: Scenario,
     outcome: TurnOutcome,
     latency: TurnLatency | None,
     entries: Sequence[TimelineEntry],
     root: Path,
-) -> tuple[TurnReport, WerScore | None]:
+    recogniser: Recogniser = recognise,
+) -> TurnReport:
     turn = scenario.turns[outcome.index]
     item_id = latency.item_id if latency else None
     response_id = latency.response_id if latency else None
@@ -144,10 +72,13 @@ def score_turn(
     report = TurnReport(
         index=outcome.index,
         name=outcome.label,
+        mode=outcome.mode,
         text=turn.text,
+        say=turn.say,
+        reply=turn.reply,
         audio_sent=_relative(outcome.audio_sent, root),
         audio_received=_relative(captured.path, root) if captured else None,
-        user_transcript=user_transcript(entries, item_id),
+        user_transcript=turn.say if turn.say is not None else user_transcript(entries, item_id),
         assistant_transcript=assistant_transcript(entries, response_id),
         response_id=response_id,
         response_status=response_status(entries, response_id),
@@ -157,16 +88,31 @@ def score_turn(
         error=outcome.error,
         failure_kind=outcome.failure_kind,
     )
-    wer = score_wer(turn.text, report.user_transcript or "") if turn.text is not None and item_id else None
-    report.input_wer = wer.to_dict() if wer else None
-    report.verdicts = verdicts(turn.expect, report, wer)
+    if turn.text is not None and item_id is not None:
+        report.input_wer = score_wer(turn.text, report.user_transcript or "").to_dict()
+    if turn.reply is not None and response_id is not None:
+        report.output_wer = score_wer(turn.reply, report.assistant_transcript or "").to_dict()
+    consistency = _consistency(report, captured.path if captured else None, recogniser)
+    report.consistency_wer = consistency.to_dict() if consistency else None
+    report.verdicts = turn_verdicts(
+        scenario.expectations(outcome.index), report, turn_events(entries, outcome.index)
+    )
     if report.error is None and not report.passed:
         report.failure_kind = FailureKind.EXPECTATION
-    return report, wer
+    return report
+
+
+def _pooled(records: Sequence[dict[str, Any] | None]) -> dict[str, Any] | None:
+    scores = [WerScore.from_dict(record) for record in records if record is not None]
+    return pooled_wer(scores).to_dict() if scores else None
 
 
 def score_scenario(
-    scenario: Scenario, timeline: Timeline, outcomes: Sequence[TurnOutcome], root: Path
+    scenario: Scenario,
+    timeline: Timeline,
+    outcomes: Sequence[TurnOutcome],
+    root: Path,
+    recogniser: Recogniser = recognise,
 ) -> ScenarioReport:
     entries = timeline.entries
     latency = session_latency(entries)
@@ -174,24 +120,29 @@ def score_scenario(
     report = ScenarioReport(
         name=scenario.name,
         source=str(scenario.source) if scenario.source else None,
+        tags=list(scenario.tags),
         connect_ms=dict(latency.connect),
-        error_events=len(_received(entries, ServerEventType.ERROR)),
+        error_events=len(received(entries, "error")),
     )
-    scores: list[WerScore] = []
     for outcome in outcomes:
-        turn_report, wer = score_turn(scenario, outcome, by_turn.get(outcome.index), entries, root)
-        report.turns.append(turn_report)
-        if wer is not None:
-            scores.append(wer)
-    report.pooled_input_wer = pooled_wer(scores).to_dict() if scores else None
+        report.turns.append(
+            score_turn(scenario, outcome, by_turn.get(outcome.index), entries, root, recogniser)
+        )
+    report.pooled_input_wer = _pooled([t.input_wer for t in report.turns])
+    report.pooled_output_wer = _pooled([t.output_wer for t in report.turns])
+    report.pooled_consistency_wer = _pooled([t.consistency_wer for t in report.turns])
+    report.verdicts = scenario_verdicts(scenario.expect, report, turn_events(entries, None))
+    if report.error is None and report.failure_kind is None and not report.passed:
+        report.failure_kind = FailureKind.EXPECTATION
     return report
 
 
 def score_run(report: RunReport) -> RunReport:
-    """Fill the run-level aggregates (pooled WER, latency percentiles) from the scenario reports."""
+    """Fill the run-level aggregates (pooled WERs, latency percentiles) from the scenario reports."""
     turns = [turn for scenario in report.scenarios for turn in scenario.turns]
-    scores = [WerScore.from_dict(t.input_wer) for t in turns if t.input_wer is not None]
-    report.pooled_input_wer = pooled_wer(scores).to_dict() if scores else None
+    report.pooled_input_wer = _pooled([t.input_wer for t in turns])
+    report.pooled_output_wer = _pooled([t.output_wer for t in turns])
+    report.pooled_consistency_wer = _pooled([t.consistency_wer for t in turns])
     samples: dict[str, list[float]] = {}
     for scenario in report.scenarios:
         for name, value in scenario.connect_ms.items():

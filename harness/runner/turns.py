@@ -1,4 +1,4 @@
-"""Drive one scenario's turns over a connected session: play audio, send actions, wait, capture.
+"""Drive one scenario's turns over a connected session: speak, send actions, wait, capture.
 
 Nothing here scores: it only makes things happen and lets the session record them on the
 timeline. What a turn produced (its captured audio, the error that stopped it) is returned as a
@@ -14,25 +14,22 @@ from typing import Any
 
 from harness.client import CapturedAudio, RealtimeSession
 from harness.errors import HarnessError, ServerEventTimeout
-from harness.protocol import ClientEventType, ServerEventType
+from harness.metrics.latency import ROLE_TURN
+from harness.protocol import ServerEventType
 from harness.report.model import FailureKind
-from harness.scenario import (
-    Action,
-    Cancel,
-    Clear,
-    Commit,
-    CreateResponse,
-    Scenario,
-    Sleep,
-    Turn,
-    WaitFor,
-    resolve_audio,
-)
+from harness.runner.actions import TurnContext, run_action, user_message
+from harness.runner.modes import TurnDetectionSwitch
+from harness.runner.speech import prepare_clip, speak
+from harness.scenario import Scenario, TurnMode, resolve_audio
 from harness.timeline import EntryKind, Milestone
 
-# After a response: how long to wait for its audio to finish playing (output_audio_buffer.stopped)
-# and how much received audio to keep after that (the receiver's jitter buffer holds ~80 ms).
+# After a response: how long to wait for its audio to finish playing (output_audio_buffer.stopped),
+# then for the capture's level detector to declare the offset (its 500 ms hangover; otherwise the
+# next turn's reply would continue the same sound stretch and get no onset of its own), and how
+# much received audio to keep after that (the receiver's jitter buffer holds ~80 ms).
 PLAYOUT_TIMEOUT_S = 60.0
+QUIET_TIMEOUT_S = 2.0
+QUIET_POLL_S = 0.02
 CAPTURE_TAIL_S = 0.25
 
 
@@ -40,33 +37,22 @@ CAPTURE_TAIL_S = 0.25
 class TurnOutcome:
     index: int
     label: str
-    audio_sent: Path | None
+    audio_sent: Path | None  # the scenario's WAV
+    mode: TurnMode = "manual"
+    sent_file: Path | None = None  # the exact audio sent (gain and trim applied), in the run directory
     captured: CapturedAudio | None = None
     error: str | None = None
     failure_kind: FailureKind | None = None
 
 
-async def run_action(session: RealtimeSession, action: Action, anchor: float) -> float:
-    """Carry out one action; return the new anchor (time of the last event sent) for waits."""
-    if isinstance(action, Commit):
-        await session.send({"type": ClientEventType.INPUT_AUDIO_BUFFER_COMMIT})
-    elif isinstance(action, CreateResponse):
-        event: dict[str, Any] = {"type": ClientEventType.RESPONSE_CREATE}
-        if action.create_response:
-            event["response"] = action.create_response
-        await session.send(event)
-    elif isinstance(action, Cancel):
-        await session.send({"type": ClientEventType.RESPONSE_CANCEL})
-        await session.send({"type": ClientEventType.OUTPUT_AUDIO_BUFFER_CLEAR})
-    elif isinstance(action, Clear):
-        await session.send({"type": ClientEventType.INPUT_AUDIO_BUFFER_CLEAR})
-    elif isinstance(action, WaitFor):
-        await session.wait_for(action.wait_for.event, timeout=action.wait_for.timeout_ms / 1000, after=anchor)
-        return anchor
-    elif isinstance(action, Sleep):
-        await asyncio.sleep(action.sleep_ms / 1000)
-        return anchor
-    return session.timeline.now()
+def _response_ids(session: RealtimeSession, since: float) -> list[str]:
+    return [
+        str(entry.data["response"]["id"])
+        for entry in session.timeline.entries
+        if entry.kind == EntryKind.RECEIVED
+        and entry.type == ServerEventType.RESPONSE_CREATED
+        and entry.t >= since
+    ]
 
 
 async def await_playout(session: RealtimeSession, turn_start: float) -> None:
@@ -74,14 +60,7 @@ async def await_playout(session: RealtimeSession, turn_start: float) -> None:
 
     A response that produced no audio (cancelled early, text modality) ends at response.done.
     """
-    timeline = session.timeline
-    created_ids = [
-        str(entry.data["response"]["id"])
-        for entry in timeline.entries
-        if entry.kind == EntryKind.RECEIVED
-        and entry.type == ServerEventType.RESPONSE_CREATED
-        and entry.t >= turn_start
-    ]
+    created_ids = _response_ids(session, turn_start)
     for response_id in created_ids:
 
         def same_response(event: dict[str, Any], rid: str = response_id) -> bool:
@@ -90,10 +69,14 @@ async def await_playout(session: RealtimeSession, turn_start: float) -> None:
         await session.wait_for(
             ServerEventType.RESPONSE_DONE, timeout=PLAYOUT_TIMEOUT_S, after=turn_start, match=same_response
         )
-        started = timeline.first(
-            EntryKind.RECEIVED, ServerEventType.OUTPUT_AUDIO_BUFFER_STARTED, after=turn_start
+        started = any(
+            entry.kind == EntryKind.RECEIVED
+            and entry.type == ServerEventType.OUTPUT_AUDIO_BUFFER_STARTED
+            and entry.t >= turn_start
+            and same_response(entry.data)
+            for entry in session.timeline.entries
         )
-        if started is None or started.data.get("response_id") != response_id:
+        if not started:
             continue
         await session.wait_for_any(
             (ServerEventType.OUTPUT_AUDIO_BUFFER_STOPPED, ServerEventType.OUTPUT_AUDIO_BUFFER_CLEARED),
@@ -102,7 +85,16 @@ async def await_playout(session: RealtimeSession, turn_start: float) -> None:
             match=same_response,
         )
     if created_ids:
+        await _until_quiet(session)
         await asyncio.sleep(CAPTURE_TAIL_S)
+
+
+async def _until_quiet(session: RealtimeSession) -> None:
+    """Wait (bounded) until the received audio has gone quiet long enough to count as an offset."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + QUIET_TIMEOUT_S
+    while session.capture.detector.active and loop.time() < deadline:
+        await asyncio.sleep(QUIET_POLL_S)
 
 
 def _classify(error: BaseException) -> FailureKind:
@@ -113,30 +105,48 @@ def _classify(error: BaseException) -> FailureKind:
 
 def new_outcome(scenario: Scenario, index: int) -> TurnOutcome:
     turn = scenario.turns[index]
-    audio = resolve_audio(scenario, turn.audio) if turn.audio else None
-    return TurnOutcome(index=index, label=scenario.turn_label(index), audio_sent=audio)
+    audio = resolve_audio(scenario, turn.audio.path) if turn.audio else None
+    return TurnOutcome(
+        index=index, label=scenario.turn_label(index), audio_sent=audio, mode=scenario.turn_mode(index)
+    )
 
 
-async def run_turn(session: RealtimeSession, turn: Turn, outcome: TurnOutcome, audio_dir: Path) -> None:
-    """Play the turn's audio and run its actions, filling ``outcome`` as it goes.
+async def run_turn(
+    session: RealtimeSession,
+    scenario: Scenario,
+    outcome: TurnOutcome,
+    audio_dir: Path,
+    switch: TurnDetectionSwitch,
+) -> None:
+    """Speak the turn (audio or a typed message) and run its actions, filling ``outcome``.
 
     The caller holds ``outcome`` before this starts, so an interrupted turn is still reported.
     """
+    turn = scenario.turns[outcome.index]
     timeline = session.timeline
     timeline.turn = outcome.index
-    timeline.mark(Milestone.TURN_START, {"name": outcome.label})
-    turn_start = timeline.now()
+    ctx = TurnContext(session, scenario, outcome.index, outcome.label, audio_dir, anchor=0.0)
+    try:
+        clip = prepare_clip(scenario, turn.audio, ctx.sent_path("sent")) if turn.audio else None
+        outcome.sent_file = clip.path if clip else None
+        if turn.say is None:
+            await switch.ensure(session, outcome.mode)
+    except HarnessError as exc:
+        outcome.error, outcome.failure_kind = str(exc), _classify(exc)
+        return
+    timeline.mark(Milestone.TURN_START, {"name": outcome.label, "mode": outcome.mode})
+    turn_start = ctx.anchor = timeline.now()
     session.capture.begin_segment(audio_dir / f"{outcome.index:02d}-{outcome.label}.received.wav")
     try:
-        if outcome.audio_sent is not None:
-            await session.play(outcome.audio_sent)
-        anchor = timeline.now()
-        for action in turn.actions:
-            anchor = await run_action(session, action, anchor)
+        if clip is not None:
+            await speak(session, clip, ROLE_TURN)
+        if turn.say is not None:
+            await session.send(user_message(turn.say))
+        for action in turn.actions_for(outcome.mode):
+            await run_action(ctx, action)
         await await_playout(session, turn_start)
     except HarnessError as exc:
-        outcome.error = str(exc)
-        outcome.failure_kind = _classify(exc)
+        outcome.error, outcome.failure_kind = str(exc), _classify(exc)
     except asyncio.CancelledError:
         outcome.error, outcome.failure_kind = "interrupted", FailureKind.INTERRUPTED
         raise
@@ -166,3 +176,16 @@ async def await_input_transcriptions(session: RealtimeSession, timeout: float) -
             await session.wait_for_any(finished_types, timeout=timeout, after=0.0, match=same_item)
         except ServerEventTimeout:
             continue
+
+
+async def run_turns(
+    session: RealtimeSession, scenario: Scenario, outcomes: list[TurnOutcome], audio_dir: Path
+) -> None:
+    """Run the scenario's turns in order, appending each outcome before it starts; stop at the
+    first turn that failed (later turns would measure a confused conversation)."""
+    switch = TurnDetectionSwitch(scenario)
+    for index in range(len(scenario.turns)):
+        outcomes.append(new_outcome(scenario, index))
+        await run_turn(session, scenario, outcomes[-1], audio_dir, switch)
+        if outcomes[-1].error is not None:
+            break

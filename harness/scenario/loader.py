@@ -1,25 +1,40 @@
-"""Load scenario YAML into models, with errors that name ``file:line:column``, the field and the fix.
+"""Load scenario and suite YAML into models, with errors that name ``file:line:column``, the
+field and the fix.
 
 PyYAML's node tree carries a mark (line, column) for every key and value; we keep a map from the
-data path (``("turns", 0, "actions", 2)``) to its mark and look the pydantic error location up in
-it. This needs the composed node tree, so we walk it once (a dozen lines) instead of bringing in a
-round-trip YAML library.
+data path (``("turns", 0, "actions", 2)``) to its mark and look each pydantic error location up in
+it. Suites (``scenarios:``/``include:``) are expanded in :mod:`harness.scenario.compose`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.errors import ScenarioError
-from harness.scenario.models import Scenario
 
 Location = tuple[int, int]  # 1-based line and column
 DataPath = tuple[str | int, ...]
+KEY = "<key>"  # marks[(*path, KEY)] is where the key of the mapping entry at `path` starts
+
+
+@dataclass(frozen=True)
+class YamlDocument:
+    path: Path
+    data: dict[str, Any]
+    marks: dict[DataPath, Location]
+
+    def where(self, path: DataPath, *, at_key: bool = False) -> str:
+        """``file:line:column`` of the value at ``path`` (its key with ``at_key``), else of its
+        deepest existing parent."""
+        line, column = _locate(path, self.marks, at_key=at_key)
+        return f"{self.path}:{line}:{column}"
 
 
 def _marks(node: yaml.Node, path: DataPath, out: dict[DataPath, Location]) -> None:
@@ -28,76 +43,14 @@ def _marks(node: yaml.Node, path: DataPath, out: dict[DataPath, Location]) -> No
         for key_node, value_node in node.value:
             key = key_node.value
             _marks(value_node, (*path, key), out)
-            out[(*path, key, "<key>")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[(*path, key, KEY)] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _marks(item, (*path, index), out)
 
 
-def _field_name(path: Sequence[str | int]) -> str:
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "<document>"
-
-
-def _locate(path: DataPath, marks: dict[DataPath, Location], *, at_key: bool = False) -> Location:
-    """The value's mark (or the key's, for an unknown field), else its deepest existing parent."""
-    if at_key and (*path, "<key>") in marks:
-        return marks[(*path, "<key>")]
-    for end in range(len(path), -1, -1):
-        if path[:end] in marks:
-            return marks[path[:end]]
-    return (1, 1)
-
-
-def _hint(error: ErrorDetails) -> str:
-    kind = error["type"]
-    if kind == "missing":
-        return "add this field"
-    if kind == "extra_forbidden":
-        return "remove it or check the spelling (see `rth schema`)"
-    return str(error["msg"])
-
-
-def format_validation_errors(
-    source: Path, error: ValidationError, marks: dict[DataPath, Location]
-) -> list[str]:
-    """One ``file:line:col: field: problem; fix`` line per error, in file order."""
-    errors = error.errors()
-    paths = [_strip_tags([part for part in e["loc"] if isinstance(part, str | int)]) for e in errors]
-    lines: list[tuple[Location, str]] = []
-    for first, path in zip(errors, paths, strict=True):
-        deeper = any(other[: len(path)] == path and len(other) > len(path) for other in paths)
-        if first["type"] == "too_short" and deeper:
-            continue  # pydantic's echo of a failed item inside the same list
-        if first["type"] == "extra_forbidden":
-            message = f"unknown field '{path[-1]}': {_hint(first)}"
-        elif first["type"] == "missing":
-            message = f"missing required field '{path[-1]}': {_hint(first)}"
-        else:
-            message = _hint(first)
-        line, column = _locate(path, marks, at_key=first["type"] == "extra_forbidden")
-        lines.append(((line, column), f"{source}:{line}:{column}: {_field_name(path)}: {message}"))
-    return [text for _, text in sorted(lines, key=lambda pair: pair[0])]
-
-
-def _strip_tags(loc: list[str | int]) -> DataPath:
-    """Pydantic inserts the discriminator tag after a list index; the YAML has no such level.
-
-    ``turns.0.actions.2.wait_for.wait_for.event`` becomes ``turns[0].actions[2].wait_for.event``.
-    """
-    out: list[str | int] = []
-    for index, part in enumerate(loc):
-        previous = loc[index - 1] if index else None
-        if isinstance(previous, int) and index >= 2 and loc[index - 2] == "actions":
-            continue
-        out.append(part)
-    return tuple(out)
-
-
-def load_scenario(path: Path) -> Scenario:
-    """Parse and validate one scenario file; raise :class:`ScenarioError` with file:line:column."""
+def read_yaml(path: Path) -> YamlDocument:
+    """Parse one file; raise :class:`ScenarioError` naming the line for syntax errors."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -110,35 +63,91 @@ def load_scenario(path: Path) -> Scenario:
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ScenarioError(f"{where}: invalid YAML: {exc.problem}; fix the syntax") from None
     if not isinstance(data, dict) or node is None:
-        raise ScenarioError(f"{path}:1:1: a scenario must be a mapping with 'name' and 'turns'")
+        raise ScenarioError(
+            f"{path}:1:1: a scenario file must be a mapping with 'name' and 'turns' "
+            "(or a suite with 'scenarios'/'include')"
+        )
     marks: dict[DataPath, Location] = {}
     _marks(node, (), marks)
-    try:
-        scenario = Scenario.model_validate({**data, "source": path})
-    except ValidationError as exc:
-        problems = format_validation_errors(path, exc, marks)
-        more = f" (+{len(problems) - 1} more; run `rth validate`)" if len(problems) > 1 else ""
-        raise ScenarioError(problems[0] + more, problems=problems) from None
-    _check_audio_files(scenario, path, marks)
-    return scenario
+    return YamlDocument(path=path, data=data, marks=marks)
 
 
-def _check_audio_files(scenario: Scenario, path: Path, marks: dict[DataPath, Location]) -> None:
-    for index, turn in enumerate(scenario.turns):
-        if turn.audio is None:
-            continue
-        resolved = resolve_audio(scenario, turn.audio)
-        if not resolved.is_file():
-            line, column = marks.get(("turns", index, "audio"), (1, 1))
-            raise ScenarioError(
-                f"{path}:{line}:{column}: turns[{index}].audio: file not found: {resolved}; "
-                "paths are relative to the scenario file"
-            )
+def field_name(path: Sequence[str | int]) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "<document>"
 
 
-def resolve_audio(scenario: Scenario, audio: Path) -> Path:
-    base = scenario.source.parent if scenario.source else Path.cwd()
-    return audio if audio.is_absolute() else (base / audio).resolve()
+def _locate(path: DataPath, marks: dict[DataPath, Location], *, at_key: bool = False) -> Location:
+    if at_key and (*path, KEY) in marks:
+        return marks[(*path, KEY)]
+    for end in range(len(path), -1, -1):
+        if path[:end] in marks:
+            return marks[path[:end]]
+    return (1, 1)
+
+
+def _has(node: Any, part: str | int) -> bool:
+    if isinstance(part, int):
+        return isinstance(node, list) and part < len(node)
+    return isinstance(node, dict) and part in node
+
+
+def _data_path(loc: Sequence[str | int], data: Any, kind: str) -> DataPath:
+    """The pydantic error location as a path into the YAML data.
+
+    Pydantic adds levels the file does not have: the tag of a tagged union (an action's name, a
+    turn_detection's type), a union member's type, ``[key]`` for a bad mapping key. Any level that
+    is not in the data is dropped, except the last of a ``missing`` error (the absent field).
+    """
+    out: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if _has(node, part):
+            out.append(part)
+            node = node[part]
+        elif kind == "missing" and index == len(loc) - 1:
+            out.append(part)
+    return tuple(out)
+
+
+def _message(error: ErrorDetails, path: DataPath) -> str:
+    kind = error["type"]
+    last = path[-1] if path else "<document>"
+    if kind == "missing":
+        return f"missing required field '{last}': add this field"
+    if kind == "extra_forbidden":
+        return f"unknown field '{last}': remove it or check the spelling (see `rth schema`)"
+    message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    if "[key]" in error["loc"]:
+        return f"invalid key '{last}': {message}"
+    return message
+
+
+def format_validation_errors(
+    document: YamlDocument, error: ValidationError, prefix: DataPath = ()
+) -> list[str]:
+    """One ``file:line:col: field: problem; fix`` line per error, in file order.
+
+    ``prefix`` is where the validated data sits in the file (a suite's ``("scenarios", 2)``).
+    """
+    root: Any = document.data
+    for part in prefix:
+        root = root[part]
+    errors = error.errors()
+    located = [(e, (*prefix, *_data_path(e["loc"], root, e["type"]))) for e in errors]
+    lines: list[tuple[Location, str]] = []
+    for details, path in located:
+        deeper = any(other[: len(path)] == path and len(other) > len(path) for _, other in located)
+        if details["type"] in ("too_short", "union_tag_invalid") and deeper:
+            continue  # an echo of an error reported deeper inside the same item
+        at_key = details["type"] == "extra_forbidden" or "[key]" in details["loc"]
+        location = _locate(path, document.marks, at_key=at_key)
+        text = f"{document.path}:{location[0]}:{location[1]}: {field_name(path)}: {_message(details, path)}"
+        lines.append((location, text))
+    unique = dict.fromkeys(text for _, text in sorted(lines, key=lambda pair: pair[0]))
+    return list(unique)
 
 
 def discover(paths: Sequence[Path]) -> list[Path]:
@@ -153,17 +162,4 @@ def discover(paths: Sequence[Path]) -> list[Path]:
             raise ScenarioError(f"{path}: no such file or directory; pass scenario files or folders")
     if not found:
         raise ScenarioError(f"no scenario files (*.yaml) under {', '.join(map(str, paths))}")
-    return found
-
-
-def load_scenarios(paths: Sequence[Path]) -> list[Scenario]:
-    scenarios = [load_scenario(path) for path in discover(paths)]
-    seen: dict[str, Path | None] = {}
-    for scenario in scenarios:
-        if scenario.name in seen:
-            raise ScenarioError(
-                f"{scenario.source}: scenario name '{scenario.name}' is also used by {seen[scenario.name]}; "
-                "names must be unique"
-            )
-        seen[scenario.name] = scenario.source
-    return scenarios
+    return list(dict.fromkeys(found))

@@ -1,154 +1,172 @@
-"""Pydantic models of scenario YAML files: one conversation per scenario, driven turn by turn.
+"""Scenario files: one conversation per scenario, driven turn by turn; suites group scenarios.
 
-A turn plays a WAV file into the call (or nothing), then runs its ``actions`` in order; each
-action is one client event of the Realtime protocol (or a wait/pause). Actions are written as a
-bare name (``commit``) or a one-key mapping (``wait_for: response.done``); both forms load into
-the same models, and both appear in the exported JSON Schema.
+A turn speaks (a WAV clip, or a typed ``say`` message), then runs its ``actions`` in order. Its
+``mode`` says who ends the user's turn: ``manual`` (push-to-talk: the client commits) or ``vad``
+(the server's turn detection commits and answers by itself).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
+from pydantic import Field, model_validator
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _EmptyOptions(_Strict):
-    pass
-
-
-class _Action(_Strict):
-    """An action written as a bare name (``commit``) loads as ``{commit: {}}``."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _expand_bare_name(cls, data: Any) -> Any:
-        return {data: {}} if isinstance(data, str) else data
-
-
-class Commit(_Action):
-    """``input_audio_buffer.commit``: end the user's turn (push-to-talk)."""
-
-    commit: _EmptyOptions = _EmptyOptions()
-
-
-class CreateResponse(_Action):
-    """``response.create``, optionally with a ``response`` object (instructions, modalities...)."""
-
-    create_response: dict[str, Any] = Field(default_factory=dict)
-
-
-class Cancel(_Action):
-    """Interrupt: ``response.cancel`` then ``output_audio_buffer.clear``, as a browser client does."""
-
-    cancel: _EmptyOptions = _EmptyOptions()
-
-
-class Clear(_Action):
-    """``input_audio_buffer.clear``: drop uncommitted input audio."""
-
-    clear: _EmptyOptions = _EmptyOptions()
-
-
-class WaitForOptions(_Strict):
-    event: str = Field(description="Server event type, e.g. response.done")
-    timeout_ms: int = Field(default=15_000, gt=0)
-
-
-class WaitFor(_Action):
-    """Block until the server sends an event of this type (after the turn started)."""
-
-    wait_for: WaitForOptions
-
-    @model_validator(mode="before")
-    @classmethod
-    def _event_shorthand(cls, data: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("wait_for"), str):
-            return {**data, "wait_for": {"event": data["wait_for"]}}
-        return data
-
-
-class Sleep(_Action):
-    """Pause the script; the input track keeps sending silence meanwhile."""
-
-    sleep_ms: int = Field(ge=0)
-
-
-_BARE_ACTIONS = ("commit", "create_response", "cancel", "clear")
-ACTION_NAMES: tuple[str, ...] = (*_BARE_ACTIONS, "wait_for", "sleep_ms")
-
-
-def _action_tag(value: Any) -> str | None:
-    """Pick the action model from the single key (or bare name) so errors name one action only."""
-    if isinstance(value, str):
-        return value if value in _BARE_ACTIONS else None
-    if isinstance(value, dict) and len(value) == 1:
-        key = next(iter(value))
-        return key if key in ACTION_NAMES else None
-    if isinstance(value, _Action):
-        return next(iter(type(value).model_fields))
-    return None
-
-
-Action = Annotated[
-    Annotated[Commit, Tag("commit")]
-    | Annotated[CreateResponse, Tag("create_response")]
-    | Annotated[Cancel, Tag("cancel")]
-    | Annotated[Clear, Tag("clear")]
-    | Annotated[WaitFor, Tag("wait_for")]
-    | Annotated[Sleep, Tag("sleep_ms")],
-    Discriminator(
-        _action_tag,
-        custom_error_type="unknown_action",
-        custom_error_message="unknown action; use one of: " + ", ".join(ACTION_NAMES),
-    ),
-]
-
-DEFAULT_ACTIONS: tuple[Action, ...] = (
-    Commit(),
-    CreateResponse(),
-    WaitFor(wait_for=WaitForOptions(event="response.done")),
+from harness.scenario._base import Strict, deep_merge
+from harness.scenario.actions import (
+    Action,
+    AudioClip,
+    BargeIn,
+    Commit,
+    CreateResponse,
+    wait_for,
 )
+from harness.scenario.expectations import ScenarioExpectations, TurnExpectations
+from harness.scenario.session import SessionConfig
+
+TurnMode = Literal["manual", "vad"]
+ConnectName = Literal["unified", "ephemeral"]
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
 
 
-class TurnExpectations(_Strict):
-    """Verdicts for one turn; every bound is checked and reported with the measured value."""
-
-    max_input_wer: float | None = Field(
-        default=None, ge=0, description="Normalised WER of the user transcript"
+class Turn(Strict):
+    name: str | None = Field(default=None, pattern=NAME_PATTERN, description="Used in file names")
+    audio: AudioClip | None = Field(default=None, description="What the user says, as a WAV clip")
+    say: str | None = Field(
+        default=None, description="A typed user message (conversation.item.create) instead of audio"
     )
-    response_status: Literal["completed", "cancelled", "failed", "incomplete"] | None = None
-    assistant_transcript_not_empty: bool | None = None
-    audio_not_silent: bool | None = Field(default=None, description="Captured assistant audio has sound")
-    max_first_audio_ms: float | None = Field(default=None, gt=0, description="response.create -> first audio")
-    max_response_done_ms: float | None = Field(
-        default=None, gt=0, description="response.create -> response.done"
-    )
-
-
-class Turn(_Strict):
-    name: str | None = None
-    audio: Path | None = Field(default=None, description="WAV file to speak, relative to the scenario file")
     text: str | None = Field(default=None, description="What the audio says (ground truth for input WER)")
-    actions: tuple[Action, ...] = DEFAULT_ACTIONS
+    reply: str | None = Field(
+        default=None, description="The expected assistant reply (reference for output WER)"
+    )
+    mode: TurnMode | None = Field(
+        default=None,
+        description="manual: the client commits (push-to-talk); vad: server turn detection does. "
+        "Default: vad when the session sets turn_detection, else manual",
+    )
+    actions: tuple[Action, ...] | None = Field(
+        default=None,
+        description="Default: [commit, create_response, {wait_for: response.done}] for audio, "
+        "[create_response, {wait_for: response.done}] for say, [{wait_for: response.done}] in vad mode",
+    )
     expect: TurnExpectations = TurnExpectations()
 
+    @model_validator(mode="after")
+    def _one_input(self) -> Turn:
+        if self.audio is not None and self.say is not None:
+            raise ValueError("a turn either plays `audio` or types `say`, not both")
+        if self.say is not None and self.text is not None:
+            raise ValueError("`text` is the ground truth of the audio; a `say` turn has no audio")
+        if self.say is not None and self.mode == "vad":
+            raise ValueError("a `say` turn is typed: turn detection never fires on it; drop `mode: vad`")
+        return self
 
-class Scenario(_Strict):
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Used in file names and report ids")
-    description: str = ""
-    session: dict[str, Any] = Field(
-        default_factory=dict,
-        description="The session object sent with session.update (type: realtime is added)",
+    def actions_for(self, mode: TurnMode) -> tuple[Action, ...]:
+        """The written actions, else the default for this kind of turn."""
+        if self.actions is not None:
+            return self.actions
+        if mode == "vad" and self.say is None:
+            return (wait_for("response.done"),) if self.audio is not None else ()
+        if self.say is not None:
+            return (CreateResponse(), wait_for("response.done"))
+        if self.audio is not None:
+            return (Commit(), CreateResponse(), wait_for("response.done"))
+        return ()
+
+    def clips(self) -> list[tuple[str, AudioClip]]:
+        """Every clip the turn plays, with its field path below the turn (for error messages)."""
+        found = [("audio", self.audio)] if self.audio is not None else []
+        for index, action in enumerate(self.actions or ()):
+            if isinstance(action, BargeIn):
+                found.append((f"actions.{index}.barge_in.audio", action.barge_in.audio))
+        return found
+
+
+class _Shared(Strict):
+    """Fields a suite's ``defaults`` can set for every scenario it holds."""
+
+    tags: list[str] = Field(default_factory=list, description="Labels for selecting and grouping runs")
+    target: str | None = Field(
+        default=None, description="'local' or a base URL; overrides `rth run --target` for this scenario"
     )
+    connect: ConnectName | None = Field(default=None, description="Overrides `rth run --connect`")
+    model: str | None = Field(default=None, description="Overrides `rth run --model`")
+    session: SessionConfig = Field(
+        default_factory=SessionConfig, description="The session object sent with session.update"
+    )
+    turn_expect: TurnExpectations = Field(
+        default_factory=TurnExpectations, description="Expectations every turn gets (a turn's own win)"
+    )
+    expect: ScenarioExpectations = Field(
+        default_factory=ScenarioExpectations, description="Checked once over the whole scenario"
+    )
+
+
+class Scenario(_Shared):
+    name: str = Field(pattern=NAME_PATTERN, description="Used in file names and report ids")
+    description: str = ""
     turns: tuple[Turn, ...] = Field(min_length=1)
     source: Path | None = Field(default=None, exclude=True, description="Set by the loader")
 
     def turn_label(self, index: int) -> str:
         turn = self.turns[index]
         return turn.name or f"turn{index}"
+
+    def turn_mode(self, index: int) -> TurnMode:
+        turn = self.turns[index]
+        if turn.mode is not None:
+            return turn.mode
+        return "manual" if turn.say is not None or self.session.turn_detection() is None else "vad"
+
+    def expectations(self, index: int) -> TurnExpectations:
+        """The turn's expectations over the scenario's ``turn_expect`` (the turn's own fields win)."""
+        merged = merge_models(self.turn_expect, self.turns[index].expect)
+        return TurnExpectations.model_validate(merged)
+
+
+class SuiteDefaults(_Shared):
+    """Applied under every scenario of the suite and of the files it includes."""
+
+
+class Suite(Strict):
+    """Several scenarios in one file, sharing ``defaults``, plus scenarios from other files."""
+
+    suite: str | None = Field(default=None, description="A name for the suite (added to every tag list)")
+    description: str = ""
+    defaults: SuiteDefaults = Field(default_factory=SuiteDefaults)
+    include: list[str] = Field(
+        default_factory=list, description="Scenario or suite files (globs allowed), relative to this file"
+    )
+    scenarios: list[Scenario] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Suite:
+        if not self.include and not self.scenarios:
+            raise ValueError("a suite needs `scenarios` or `include`")
+        return self
+
+
+def apply_defaults(scenario: Scenario, defaults: _Shared, suite: str | None = None) -> Scenario:
+    """The scenario with a suite's defaults under it: what the scenario sets wins, mappings
+    (session, expectations) merge key by key, tags add up (the suite's name becomes a tag)."""
+    update: dict[str, Any] = {}
+    for name in ("target", "connect", "model"):
+        if name in defaults.model_fields_set and name not in scenario.model_fields_set:
+            update[name] = getattr(defaults, name)
+    for name, model in (
+        ("session", SessionConfig),
+        ("turn_expect", TurnExpectations),
+        ("expect", ScenarioExpectations),
+    ):
+        if name in defaults.model_fields_set:
+            update[name] = model.model_validate(
+                merge_models(getattr(defaults, name), getattr(scenario, name))
+            )
+    tags = [*defaults.tags, *([suite] if suite else []), *scenario.tags]
+    update["tags"] = list(dict.fromkeys(tags))
+    return scenario.model_copy(update=update)
+
+
+def merge_models(base: Strict, override: Strict) -> dict[str, Any]:
+    """Fields set in ``override`` win over those set in ``base`` (nested mappings merge)."""
+    return deep_merge(base.model_dump(exclude_unset=True), override.model_dump(exclude_unset=True))

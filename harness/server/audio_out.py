@@ -112,6 +112,15 @@ class OutgoingAudioTrack(MediaStreamTrack):
             segment._end(cut=True)
         return cut
 
+    def limit(self, segment: PlaybackSegment, samples: int) -> None:
+        """Keep only the first ``samples`` of a segment (a generation stopped early); the rest never plays."""
+        if samples > segment.position:
+            segment.samples = segment.samples[:samples]
+            return
+        if segment in self._queue:  # everything generated has played: a normal end
+            self._queue.remove(segment)
+        segment._end(cut=False)
+
     def cut(self, segment: PlaybackSegment) -> None:
         """Drop one segment's unplayed audio (silence from the next frame on)."""
         if segment in self._queue:

@@ -12,7 +12,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
@@ -26,6 +26,8 @@ from harness.server.config import ServerConfig
 from harness.server.conversation import Conversation
 from harness.server.errors import ApiError
 from harness.server.ids import new_id
+from harness.server.persona import Persona
+from harness.server.timing import CallTiming, TimingLog
 from harness.server.tts import Synthesizer
 
 logger = logging.getLogger(__name__)
@@ -33,13 +35,16 @@ logger = logging.getLogger(__name__)
 INVALID_OFFER = "Invalid SDP offer. Please try again with a WHIP-compliant offer."
 
 
-@dataclass(frozen=True)
+@dataclass
 class Engines:
-    """What all calls of one server share."""
+    """What all calls of one server share; ``persona`` applies to calls created from then on."""
 
     config: ServerConfig
     asr: Recognizer
     tts: Synthesizer
+    persona: Persona
+    timing_log: TimingLog = field(default_factory=TimingLog)
+    calls_created: int = 0
 
 
 def _opus_first() -> list[Any]:
@@ -58,6 +63,7 @@ class Call:
         self.pc = RTCPeerConnection(configuration=rtc_configuration())
         self.track = OutgoingAudioTrack()
         self.input_audio = InputAudioBuffer(engines.config.max_input_buffer_seconds)
+        engines.calls_created += 1
         self.conversation = Conversation(
             config=engines.config,
             session_config=session_config,
@@ -66,6 +72,8 @@ class Call:
             input_audio=self.input_audio,
             asr=engines.asr,
             tts=engines.tts,
+            timing=CallTiming(engines.config, self.id, engines.calls_created, engines.timing_log),
+            persona=engines.persona,
         )
         self._channel: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 DEFAULT_INSTRUCTIONS = (
     "You are the realtime-harness stand-in. You repeat what you heard, so tests can check the round trip."
@@ -15,13 +16,23 @@ DEFAULT_INSTRUCTIONS = (
 class ResponsePacing(StrEnum):
     """When a response counts as generated, relative to the playback of its audio.
 
-    ``follow_playback`` (the only mode so far): transcript deltas and the ``*.done`` events follow
-    the audio as it plays, so a response stays active (cancellable) until its audio has played out.
-    A generate-ahead mode (``response.done`` before playback ends, as the live API does) slots in as
-    a second value: see :mod:`harness.server.response`.
+    ``ahead`` (default, as the live API): the reply is generated ``generation_speed`` times faster
+    than it plays, so ``response.done`` arrives while the audio still plays, ``response.cancel``
+    during playback usually answers ``response_cancel_not_active`` and only
+    ``output_audio_buffer.clear`` stops the sound. ``realtime``: generation follows playback, so a
+    response stays active (cancellable) until its audio has played out (simpler to reason about).
     """
 
-    FOLLOW_PLAYBACK = "follow_playback"
+    GENERATE_AHEAD = "ahead"
+    FOLLOW_PLAYBACK = "realtime"
+
+
+class TurnDetectionDefault(StrEnum):
+    """The ``turn_detection`` a new session starts with (the live API starts with ``server_vad``)."""
+
+    SERVER_VAD = "server_vad"
+    SEMANTIC_VAD = "semantic_vad"
+    NONE = "none"
 
 
 @dataclass(frozen=True)
@@ -32,6 +43,13 @@ class ServerConfig:
     accepts any non-empty Bearer key as a standard key; ``ek_`` keys must always be minted here.
     ``clock`` is the wall clock (Unix seconds) for key expiry and ``created_at`` stamps; tests may
     pass a controllable one.
+
+    Injected timing (for calibrating latency measurements against a known truth): the first audio
+    sample of a response leaves ``first_audio_delay_ms`` after ``response.created`` (or as soon as
+    recognition and synthesis allow, if later); input transcription events are held until
+    ``transcription_delay_ms`` after the commit. Each delay gets a uniform ``0..jitter_ms`` added,
+    drawn from a generator seeded with ``seed`` (one stream per call, in call order).
+    ``persona`` is a YAML file of reply rules (:mod:`harness.server.persona`).
     """
 
     host: str = "127.0.0.1"
@@ -42,7 +60,14 @@ class ServerConfig:
     instructions: str = DEFAULT_INSTRUCTIONS
     transcription_model: str = "gpt-4o-mini-transcribe"
     no_speech_reply: str = "Sorry, I did not hear anything."
-    pacing: ResponsePacing = ResponsePacing.FOLLOW_PLAYBACK
+    turn_detection: TurnDetectionDefault = TurnDetectionDefault.SERVER_VAD
+    pacing: ResponsePacing = ResponsePacing.GENERATE_AHEAD
+    generation_speed: float = 3.0
+    persona: Path | None = None
+    first_audio_delay_ms: float = 0.0
+    transcription_delay_ms: float = 0.0
+    jitter_ms: float = 0.0
+    seed: int = 0
     asr_workers: int = 2
     tts_cache_size: int = 64
     flite_path: str = "flite"
@@ -57,3 +82,10 @@ class ServerConfig:
             raise ValueError(f"asr_workers must be at least 1, got {self.asr_workers}")
         if self.api_key is not None and not self.api_key.strip():
             raise ValueError("api_key must be None (accept any key) or a non-empty string")
+        if self.generation_speed < 1:
+            raise ValueError(
+                f"generation_speed must be at least 1 (x real time), got {self.generation_speed}"
+            )
+        for name in ("first_audio_delay_ms", "transcription_delay_ms", "jitter_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")

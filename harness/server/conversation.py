@@ -1,15 +1,15 @@
 """The event engine of one call: client events in, server events out, in the API's order.
 
 Manual turns (``turn_detection: null``): the client commits the input audio buffer, then asks for a
-response. Server VAD plugs in later as a listener on :class:`InputAudioBuffer` that calls
-:meth:`Conversation.commit` and :meth:`ResponseRun.cancel` (``turn_detected``) itself.
+response. With ``server_vad``/``semantic_vad`` (:mod:`harness.server.turn_detection`) the server
+commits and responds by itself and a user who talks over the assistant interrupts it.
 
-Interruption (follow-playback pacing): ``response.cancel`` ends the active response at once (its
-unplayed audio is dropped, the ``*.done`` events follow, ``response.done`` is ``cancelled`` /
-``client_cancelled``) but sends no output_audio_buffer event; ``output_audio_buffer.clear`` silences
-the track, answers ``output_audio_buffer.cleared`` (the last response with audio), cancels an
-active audio response, then sends ``conversation.item.truncated`` with the milliseconds played.
-A cleared response gets no ``output_audio_buffer.stopped``.
+Interruption: ``response.cancel`` ends an active (still generating) response: ``response.done``
+``cancelled``/``client_cancelled``; after generation it answers ``response_cancel_not_active``.
+``output_audio_buffer.clear`` silences the track, answers ``output_audio_buffer.cleared``
+(naming the response whose audio it cut), cancels an active audio response, then sends
+``conversation.item.truncated`` with the milliseconds actually played. A cleared response gets
+no ``output_audio_buffer.stopped``. A VAD barge-in does the same with reason ``turn_detected``.
 
 Errors never close the session: a bad event gets an ``error`` event naming its ``event_id``.
 """
@@ -19,11 +19,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
 from typing import Any
-
-from pydantic import TypeAdapter, ValidationError
 
 from harness.protocol import ClientEventType, ServerEventType
 from harness.server import events, session
@@ -33,8 +31,13 @@ from harness.server.audio_out import OutgoingAudioTrack
 from harness.server.config import ServerConfig
 from harness.server.errors import ApiError, invalid_value
 from harness.server.ids import new_id
-from harness.server.response import ResponseRun
+from harness.server.items import ItemEvents, ItemRecord, ItemStore, item_text
+from harness.server.persona import Persona, instructed_reply
+from harness.server.response import ResponseOptions, ResponseRun
+from harness.server.response_params import resolve_options
+from harness.server.timing import CallTiming, DelayKind, elapsed_ms, wait_until_ms
 from harness.server.tts import Synthesizer
+from harness.server.turn_detection import TurnDetector
 
 logger = logging.getLogger(__name__)
 C = ClientEventType
@@ -43,17 +46,8 @@ MIN_COMMIT_MS = 100
 Handler = Callable[[dict[str, Any]], None]
 
 
-@dataclass
-class ItemRecord:
-    """A conversation item, its audio length (for usage) and its text once known."""
-
-    item: dict[str, Any]
-    audio_s: float = 0.0
-    text: asyncio.Future[str] | None = None
-
-
 class Conversation:
-    """One call's session state: config, items, the input buffer, the active response."""
+    """One call's session state: config, items, the input buffer, turn detection, responses."""
 
     def __init__(
         self,
@@ -65,22 +59,32 @@ class Conversation:
         input_audio: InputAudioBuffer,
         asr: Recognizer,
         tts: Synthesizer,
+        timing: CallTiming,
+        persona: Persona,
     ) -> None:
         self.config = config
         self.session = session_config
         self.conversation_id = new_id("conv")
         self.pacing = config.pacing
+        self.generation_speed = config.generation_speed
         self.track = track
         self.tts = tts
+        self.timing = timing
+        self.persona = persona
         self.input_audio = input_audio
         self._asr = asr
         self._send = send
-        self._items: dict[str, ItemRecord] = {}
+        self.items = ItemStore()
+        self._item_events = ItemEvents(self.items, self.emit)
         self.active: ResponseRun | None = None
-        self.last_audio: ResponseRun | None = None
+        self._audio_runs: list[ResponseRun] = []
+        self._last_audio: ResponseRun | None = None
         self._voice_locked = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self.turns = TurnDetector(self)
+        self.turns.configure(self._turn_detection())
+        input_audio.listeners.append(self.turns.on_audio)
         self._handlers: dict[str, Handler] = {
             C.SESSION_UPDATE: self._session_update,
             C.INPUT_AUDIO_BUFFER_APPEND: self._append,
@@ -89,10 +93,10 @@ class Conversation:
             C.OUTPUT_AUDIO_BUFFER_CLEAR: self._output_clear,
             C.RESPONSE_CREATE: self._response_create,
             C.RESPONSE_CANCEL: self._response_cancel,
-            C.CONVERSATION_ITEM_CREATE: self._item_create,
-            C.CONVERSATION_ITEM_RETRIEVE: self._item_retrieve,
-            C.CONVERSATION_ITEM_DELETE: self._item_delete,
-            C.CONVERSATION_ITEM_TRUNCATE: self._item_truncate,
+            C.CONVERSATION_ITEM_CREATE: self._item_events.create,
+            C.CONVERSATION_ITEM_RETRIEVE: self._item_events.retrieve,
+            C.CONVERSATION_ITEM_DELETE: self._item_events.delete,
+            C.CONVERSATION_ITEM_TRUNCATE: self._item_events.truncate,
         }
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -139,46 +143,73 @@ class Conversation:
     async def close(self) -> None:
         """Stop everything this conversation started; send nothing more."""
         self._closed = True
-        tasks = list(self._tasks)
+        if self.turns.on_audio in self.input_audio.listeners:
+            self.input_audio.listeners.remove(self.turns.on_audio)
         run = self.active
         if run is not None:
             run.cancel("client_cancelled")
-            tasks.append(asyncio.ensure_future(run.wait()))
+            await run.wait()
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    # -- ResponseHost ---------------------------------------------------------------------------
+    # -- ResponseHost / TurnHost ----------------------------------------------------------------
 
-    def add_item(self, item: dict[str, Any], *, audio_s: float = 0.0) -> str | None:
-        previous = next(reversed(self._items), None)
-        self._items[item["id"]] = ItemRecord(item, audio_s)
-        return previous
+    def audio_clock_ms(self) -> float:
+        return self.input_audio.received_ms
 
-    async def reply_text(self) -> str:
-        """``You said: <what the last user item said>.``, or the fixed no-speech sentence."""
-        for record in reversed(self._items.values()):
-            if record.item.get("role") == "user" and record.text is not None:
-                heard = (await asyncio.shield(record.text)).strip().rstrip(".")
-                return f"You said: {heard}." if heard else self.config.no_speech_reply
-        return self.config.no_speech_reply
+    def add_assistant_item(self, run: ResponseRun) -> str | None:
+        assert run.item is not None
+        return self.items.add(ItemRecord(run.item))
+
+    async def reply_text(self, run: ResponseRun) -> str:
+        """What the assistant says: scripted by the instructions, else the persona's reply to the
+        last user message in the response's context (waiting for its transcript)."""
+        scripted = instructed_reply(run.options.instructions)
+        if scripted is not None:
+            return scripted
+        if run.options.input_items is not None:  # references keep their record (and transcript)
+            context = [
+                self.items.get(item["id"]) if item.get("id") in self.items else ItemRecord(item)
+                for item in run.options.input_items
+            ]
+        else:
+            context = self.items.records()
+        for record in reversed(context):
+            if record.role != "user":
+                continue
+            if record.text is None:
+                return self.persona.reply(item_text(record.item))
+            return self.persona.reply(await asyncio.shield(record.text))
+        return self.persona.reply("")
 
     def input_usage(self) -> tuple[int, int]:
         text = events.text_tokens(self.session.get("instructions"))
         seconds = 0.0
-        for record in self._items.values():
-            seconds += record.audio_s
-            if record.text is not None and record.text.done() and not record.audio_s:
+        for record in self.items.records():
+            if record.role == "user":
+                seconds += record.audio_ms / 1000
+            if not record.audio_ms and record.text is not None and record.text.done():
                 text += events.text_tokens(record.text.result())
         return text, events.audio_tokens(seconds, events.INPUT_AUDIO_TOKENS_PER_S)
 
     def response_finished(self, run: ResponseRun) -> None:
         if self.active is run:
             self.active = None
-        if run.item is not None and run.item["id"] in self._items:
-            self._items[run.item["id"]].audio_s = run.played_seconds
+        if run.item is not None and run.item["id"] in self.items:
+            self.items.get(run.item["id"]).audio_ms = run.generated_seconds * 1000
+
+    def playback_finished(self, run: ResponseRun) -> None:
+        if run in self._audio_runs:
+            self._audio_runs.remove(run)
+        if self.active is None and not any(r.playing for r in self._audio_runs):
+            self.turns.arm_idle_timeout()
 
     # -- session and input audio -----------------------------------------------------------------
+
+    def _turn_detection(self) -> Any:
+        return ((self.session.get("audio") or {}).get("input") or {}).get("turn_detection")
 
     def _session_update(self, event: dict[str, Any]) -> None:
         update = session.validate_update(event.get("session"))
@@ -190,6 +221,7 @@ class Conversation:
                 param="session.audio.output.voice",
             )
         self.session = merged
+        self.turns.configure(self._turn_detection())
         self.emit(E.SESSION_UPDATED, session=self.session)
 
     def _append(self, event: dict[str, Any]) -> None:
@@ -201,62 +233,69 @@ class Conversation:
 
     def _input_clear(self, event: dict[str, Any]) -> None:
         self.input_audio.clear()
+        self.turns.reset()
         self.emit(E.INPUT_AUDIO_BUFFER_CLEARED)
 
     def _commit(self, event: dict[str, Any]) -> None:
         self.commit()
+        self.turns.reset()
 
-    def commit(self) -> str:
-        """Turn the buffered input audio into a user item and start transcribing it."""
+    def commit(self, item_id: str | None = None, *, from_ms: float | None = None, force: bool = False) -> str:
+        """Turn the buffered input audio into a user item and start transcribing it.
+
+        ``force`` (VAD commits) skips the API's 100 ms minimum, which guards manual commits.
+        """
         buffered_ms = self.input_audio.duration_ms
-        if buffered_ms < MIN_COMMIT_MS:
+        if buffered_ms < MIN_COMMIT_MS and not force:
             raise ApiError(
                 "Error committing input audio buffer: buffer too small. Expected at least "
                 f"{MIN_COMMIT_MS}ms of audio, but buffer only has {buffered_ms:.2f}ms of audio.",
                 code="input_audio_buffer_commit_empty",
             )
-        pcm = self.input_audio.take()
-        item = events.user_audio_item(events.new_item_id(), None)
-        previous = self.add_item(item, audio_s=buffered_ms / 1000)
-        record = self._items[item["id"]]
-        record.text = asyncio.get_running_loop().create_future()
+        pcm = self.input_audio.take(from_ms)
+        item = events.user_audio_item(item_id or events.new_item_id(), None)
+        record = ItemRecord(item, audio_ms=len(pcm) / 32, text=asyncio.get_running_loop().create_future())
+        previous = self.items.add(record)
         self.emit(E.INPUT_AUDIO_BUFFER_COMMITTED, previous_item_id=previous, item_id=item["id"])
         self.emit(E.CONVERSATION_ITEM_ADDED, previous_item_id=previous, item=item)
         self.emit(E.CONVERSATION_ITEM_DONE, previous_item_id=previous, item=item)
-        self.spawn(self._transcribe(record, pcm), name=f"rth-asr-{item['id']}")
+        self.spawn(self._transcribe(record, pcm, time.monotonic()), name=f"rth-asr-{item['id']}")
         return str(item["id"])
 
-    async def _transcribe(self, record: ItemRecord, pcm: bytes) -> None:
+    async def _transcribe(self, record: ItemRecord, pcm: bytes, committed_at: float) -> None:
         assert record.text is not None
-        item_id = record.item["id"]
+        delay = self.timing.plan(DelayKind.TRANSCRIPTION, record.id)
         try:
             transcript = await self._asr.transcribe(pcm)
         except Exception as exc:
-            logger.warning("transcription of %s failed: %s", item_id, exc)
+            logger.warning("transcription of %s failed: %s", record.id, exc)
             record.text.set_result("")
             if session.transcription_enabled(self.session):
+                await wait_until_ms(committed_at, delay.target_ms)
                 error = {
                     "type": "server_error",
                     "code": "transcription_failed",
                     "message": str(exc),
                     "param": None,
                 }
-                self.emit(E.INPUT_TRANSCRIPTION_FAILED, item_id=item_id, content_index=0, error=error)
+                self.emit(E.INPUT_TRANSCRIPTION_FAILED, item_id=record.id, content_index=0, error=error)
             return
         record.text.set_result(transcript)
+        await wait_until_ms(committed_at, delay.target_ms)
+        delay.actual_ms = elapsed_ms(committed_at)
         record.item["content"][0]["transcript"] = transcript
         if not session.transcription_enabled(self.session):
             return
         words = transcript.split()
         for i in range(0, len(words), 3):
             delta = ("" if i == 0 else " ") + " ".join(words[i : i + 3])
-            self.emit(E.INPUT_TRANSCRIPTION_DELTA, item_id=item_id, content_index=0, delta=delta)
+            self.emit(E.INPUT_TRANSCRIPTION_DELTA, item_id=record.id, content_index=0, delta=delta)
         self.emit(
             E.INPUT_TRANSCRIPTION_COMPLETED,
-            item_id=item_id,
+            item_id=record.id,
             content_index=0,
             transcript=transcript,
-            usage=events.transcription_usage(record.audio_s, transcript),
+            usage=events.transcription_usage(record.audio_ms / 1000, transcript),
         )
 
     # -- responses and output audio --------------------------------------------------------------
@@ -268,31 +307,21 @@ class Conversation:
                 "Wait until the response is finished before creating a new one.",
                 code="conversation_already_has_active_response",
             )
-        params = event.get("response") or {}
-        if not isinstance(params, dict):
-            raise invalid_value("response", "Invalid type for 'response': expected an object.")
-        modalities = params.get("output_modalities") or self.session["output_modalities"]
-        if sorted(modalities) not in (["audio"], ["text"]):
-            raise invalid_value("response.output_modalities", "Use either ['audio'] or ['text'].")
-        audio_params = (params.get("audio") or {}).get("output") or {}
-        output = self.session["audio"]["output"]
-        voice = audio_params.get("voice") or session.voice_of(self.session)
-        if isinstance(voice, dict):
-            voice = str(voice.get("id", ""))
-        run = ResponseRun(
-            self,
-            modalities=list(modalities),
-            voice=voice,
-            speed=session.speed_of(self.session),
-            output_format=audio_params.get("format") or output["format"],
-            max_output_tokens=params.get("max_output_tokens") or self.session["max_output_tokens"],
-            metadata=params.get("metadata"),
-            in_conversation=params.get("conversation", "auto") != "none",
-        )
+        self._start_response(resolve_options(event.get("response"), self.session, self.items))
+
+    def auto_respond(self) -> None:
+        """A VAD turn ended (or the idle timeout fired): respond unless a response is active."""
+        if self.active is None:
+            self._start_response(resolve_options(None, self.session, self.items))
+
+    def _start_response(self, options: ResponseOptions) -> None:
+        run = ResponseRun(self, options)
         self.active = run
+        self.turns.disarm_idle_timeout()
         if run.has_audio:
             self._voice_locked = True
-            self.last_audio = run
+            self._audio_runs.append(run)
+            self._last_audio = run
         run.start()
 
     def _response_cancel(self, event: dict[str, Any]) -> None:
@@ -303,76 +332,33 @@ class Conversation:
 
     def _output_clear(self, event: dict[str, Any]) -> None:
         """Stop the sound now: cleared, then the active response ends cancelled, then truncated."""
+        playing = [run for run in self._audio_runs if run.playing]
         self.track.flush()
-        last = self.last_audio
-        self.emit(E.OUTPUT_AUDIO_BUFFER_CLEARED, response_id=last.id if last is not None else "")
+        named = playing[-1] if playing else self._last_audio
+        self.emit(E.OUTPUT_AUDIO_BUFFER_CLEARED, response_id=named.id if named is not None else "")
         if self.active is not None and self.active.has_audio:
             self.active.cancel("client_cancelled")
-        if last is not None and last.segment is not None and last.segment.cut and not last.truncated:
-            last.truncated = True
-            if last.item is not None and last.in_conversation:
-                self.emit(
-                    E.CONVERSATION_ITEM_TRUNCATED,
-                    item_id=last.item["id"],
-                    content_index=0,
-                    audio_end_ms=last.segment.played_ms,
-                )
+        # Includes a response whose audio response.cancel already cut (realtime pacing).
+        for run in [*playing, *([self._last_audio] if self._last_audio is not None else [])]:
+            self._truncate_cut(run)
 
-    # -- conversation items ----------------------------------------------------------------------
+    def barge_in(self) -> None:
+        """The user started talking (VAD, interrupt_response): clear, cancel, truncate, as observed."""
+        playing = [run for run in self._audio_runs if run.playing and run.in_conversation]
+        active = self.active if self.active is not None and self.active.in_conversation else None
+        if playing:
+            self.track.flush()
+            self.emit(E.OUTPUT_AUDIO_BUFFER_CLEARED, response_id=playing[-1].id)
+        if active is not None:
+            active.cancel("turn_detected")
+        for run in playing:
+            self._truncate_cut(run)
 
-    def _record(self, event: dict[str, Any]) -> ItemRecord:
-        item_id = event.get("item_id")
-        record = self._items.get(item_id) if isinstance(item_id, str) else None
-        if record is None:
-            raise invalid_value("item_id", f"Item with item_id '{item_id}' not found.")
-        return record
-
-    def _item_create(self, event: dict[str, Any]) -> None:
-        from openai.types.realtime import ConversationItem
-
-        item = event.get("item")
-        try:
-            TypeAdapter(ConversationItem).validate_python(item)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(["item", *(str(p) for p in first["loc"])])
-            raise invalid_value(where, f"Invalid value for '{where}': {first['msg']}.") from None
-        assert isinstance(item, dict)
-        last = next(reversed(self._items), None)
-        if event.get("previous_item_id") not in (None, last):
-            raise invalid_value("previous_item_id", "The stand-in only appends items at the end.")
-        item = {**item, "id": item.get("id") or events.new_item_id(), "object": "realtime.item"}
-        item.setdefault("status", "completed")
-        if item["id"] in self._items:
-            raise invalid_value("item.id", f"Item with id '{item['id']}' already exists.")
-        previous = self.add_item(item)
-        text = " ".join(
-            str(part.get("text") or part.get("transcript") or "") for part in item.get("content") or []
-        )
-        record = self._items[item["id"]]
-        record.text = asyncio.get_running_loop().create_future()
-        record.text.set_result(text.strip())
-        self.emit(E.CONVERSATION_ITEM_ADDED, previous_item_id=previous, item=item)
-        self.emit(E.CONVERSATION_ITEM_DONE, previous_item_id=previous, item=item)
-
-    def _item_retrieve(self, event: dict[str, Any]) -> None:
-        self.emit(E.CONVERSATION_ITEM_RETRIEVED, item=self._record(event).item)
-
-    def _item_delete(self, event: dict[str, Any]) -> None:
-        record = self._record(event)
-        del self._items[record.item["id"]]
-        self.emit(E.CONVERSATION_ITEM_DELETED, item_id=record.item["id"])
-
-    def _item_truncate(self, event: dict[str, Any]) -> None:
-        record = self._record(event)
-        audio_end_ms = event.get("audio_end_ms")
-        if record.item.get("role") != "assistant":
-            raise invalid_value("item_id", "Only assistant message items can be truncated.")
-        if not isinstance(audio_end_ms, int) or not 0 <= audio_end_ms <= int(record.audio_s * 1000):
-            raise invalid_value("audio_end_ms", "audio_end_ms must be within the item's audio duration.")
-        self.emit(
-            E.CONVERSATION_ITEM_TRUNCATED,
-            item_id=record.item["id"],
-            content_index=event.get("content_index", 0),
-            audio_end_ms=audio_end_ms,
-        )
+    def _truncate_cut(self, run: ResponseRun) -> None:
+        """After a clear: the item keeps only the audio that was heard."""
+        segment = run.segment
+        if segment is None or not segment.cut or run.truncated or run.item is None:
+            return
+        run.truncated = True
+        if run.in_conversation and run.item["id"] in self.items:
+            self._item_events.apply_truncation(self.items.get(run.item["id"]), segment.played_ms)

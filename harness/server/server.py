@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from pathlib import Path
 from types import TracebackType
 
 from aiohttp import web
@@ -15,13 +16,20 @@ from harness.server.call import Call, Engines
 from harness.server.config import ServerConfig
 from harness.server.http import Api
 from harness.server.keys import KeyStore
+from harness.server.persona import Persona, default_persona, load_persona
+from harness.server.timing import TimingLog
 from harness.server.tts import Synthesizer
 
 logger = logging.getLogger(__name__)
 
 
 class StandInServer:
-    """An offline OpenAI Realtime (WebRTC) server: ``async with StandInServer(config) as server``."""
+    """An offline OpenAI Realtime (WebRTC) server: ``async with StandInServer(config) as server``.
+
+    ``timing_log`` records every injected delay and what the server achieved (see
+    :mod:`harness.server.timing`); :meth:`use_persona` switches reply rules between scenarios.
+    A bad ``config.persona`` file raises :class:`~harness.server.persona.PersonaError` here.
+    """
 
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
@@ -30,6 +38,9 @@ class StandInServer:
         self._asr: Recognizer | None = None
         self._warm_up: asyncio.Task[None] | None = None
         self._port: int | None = None
+        self._persona = self._load(config.persona)
+        self.timing_log = TimingLog()
+        self._engines: Engines | None = None
 
     @property
     def port(self) -> int:
@@ -43,6 +54,27 @@ class StandInServer:
         host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
         return f"http://{host}:{self.port}/v1"
 
+    def _load(self, persona: Persona | Path | None) -> Persona:
+        if persona is None:
+            return default_persona(self.config.no_speech_reply)
+        return persona if isinstance(persona, Persona) else load_persona(persona)
+
+    @property
+    def persona(self) -> Persona:
+        return self._persona
+
+    def use_persona(self, persona: Persona | Path | None) -> Persona:
+        """Reply rules for calls created from now on (``None``: the configured default).
+
+        Calls keep the persona they started with, so a runner sets it before connecting each
+        scenario; scenarios that run at the same time with different personas need their own
+        servers. Raises :class:`~harness.server.persona.PersonaError` for a bad file.
+        """
+        self._persona = self._load(persona if persona is not None else self.config.persona)
+        if self._engines is not None:
+            self._engines.persona = self._persona
+        return self._persona
+
     async def start(self) -> None:
         self._asr = Recognizer(self.config.asr_workers)
         self._warm_up = asyncio.create_task(self._asr.warm_up(), name="rth-asr-warm-up")
@@ -51,7 +83,10 @@ class StandInServer:
             config=self.config,
             asr=self._asr,
             tts=Synthesizer(self.config.flite_path, self.config.tts_cache_size),
+            persona=self._persona,
+            timing_log=self.timing_log,
         )
+        self._engines = engines
         api = Api(engines, KeyStore(self.config.api_key, self.config.clock), self.calls)
         self._runner = web.AppRunner(api.app(), handle_signals=False)
         await self._runner.setup()

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.server.config import ServerConfig
+from harness.server.config import ServerConfig, TurnDetectionDefault
 from harness.server.errors import ApiError, invalid_value
 from harness.server.ids import new_id
 
@@ -23,8 +23,30 @@ _READ_ONLY = ("object", "id", "expires_at")
 _PCM = {"type": "audio/pcm", "rate": 24000}
 
 
+def default_turn_detection(kind: TurnDetectionDefault) -> dict[str, Any] | None:
+    """The API's defaults for a session's ``turn_detection`` (server_vad unless configured)."""
+    if kind is TurnDetectionDefault.SERVER_VAD:
+        return {
+            "type": "server_vad",
+            "threshold": 0.5,
+            "prefix_padding_ms": 300,
+            "silence_duration_ms": 500,
+            "idle_timeout_ms": None,
+            "create_response": True,
+            "interrupt_response": True,
+        }
+    if kind is TurnDetectionDefault.SEMANTIC_VAD:
+        return {
+            "type": "semantic_vad",
+            "eagerness": "auto",
+            "create_response": True,
+            "interrupt_response": True,
+        }
+    return None
+
+
 def default_session(config: ServerConfig, *, now: float) -> dict[str, Any]:
-    """A fresh session as ``session.created`` shows it (manual turns: ``turn_detection`` is null).
+    """A fresh session as ``session.created`` shows it (``server_vad`` turns, as the live API).
 
     Input transcription is on by default (the stand-in always transcribes to build its reply; this
     decides whether the transcription events are sent).
@@ -49,7 +71,7 @@ def default_session(config: ServerConfig, *, now: float) -> dict[str, Any]:
                 "format": dict(_PCM),
                 "transcription": {"model": config.transcription_model, "language": None, "prompt": None},
                 "noise_reduction": None,
-                "turn_detection": None,
+                "turn_detection": default_turn_detection(config.turn_detection),
             },
             "output": {"format": dict(_PCM), "voice": config.voice, "speed": 1.0},
         },

@@ -4,7 +4,8 @@ flite runs as a subprocess (``flite -voice slt -t TEXT -o file.wav``; ~40 ms for
 event loop never blocks. Its 16 kHz (8 kHz for ``kal``) output is resampled with
 ``av.AudioResampler``. Word start times are estimated by spreading the words over the voiced span
 of the audio in proportion to their length: good enough to send transcript deltas in step with
-playback. Results are cached by (text, voice, speed): load tests repeat the same replies.
+playback. flite's leading pause is trimmed (the reply starts with sound). Results are cached by
+(text, voice, speed): load tests repeat the same replies.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ def resample_to_48k(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(np.int16, copy=False)
 
 
+def trim_leading_silence(samples: np.ndarray) -> np.ndarray:
+    """Drop flite's ~0.2 s lead-in, so the first frame out is voiced and the first-audio time the
+    server injects is the first audio a client can hear (5 ms of lead-in kept for the onset)."""
+    voiced = np.flatnonzero(np.abs(samples.astype(np.int32)) > _SILENCE_THRESHOLD)
+    if not len(voiced):
+        return samples
+    return samples[max(0, int(voiced[0]) - SAMPLE_RATE // 200) :]
+
+
 def word_offsets(text: str, samples: np.ndarray) -> tuple[tuple[str, int], ...]:
     """Split ``text`` into delta chunks (``"You"``, ``" said:"``...) with estimated start samples."""
     words = text.split()
@@ -106,7 +116,7 @@ class Synthesizer:
             self._cache.move_to_end(key)
             return cached
         samples, rate = await self._run_flite(text, key[1], speed)
-        audio = resample_to_48k(samples, rate)
+        audio = trim_leading_silence(resample_to_48k(samples, rate))
         speech = Speech(text=text, samples=audio, words=word_offsets(text, audio))
         self._cache[key] = speech
         while len(self._cache) > self._cache_size:

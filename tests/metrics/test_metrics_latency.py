@@ -122,6 +122,7 @@ TURN_0 = {
     "response_done_ms": 1040.0,  # resp_A's, not resp_OTHER's
     "audio_stopped_ms": 2190.0,  # recorded in turn 1, matched on response_id
     "cancel_to_silence_ms": None,
+    "barge_in_to_silence_ms": None,
     "voice_to_voice_ms": 920.0,  # from speech_end_t 2.600 to the onset at 3.520
 }
 TURN_1 = {
@@ -134,6 +135,7 @@ TURN_1 = {
     "response_done_ms": 600.0,
     "audio_stopped_ms": None,  # a cleared response gets no output_audio_buffer.stopped
     "cancel_to_silence_ms": 100.0,  # clear at 6.500 -> last offset 6.600
+    "barge_in_to_silence_ms": None,
     "voice_to_voice_ms": 420.0,  # no speech_end_t: from the audio.input.end milestone
 }
 
@@ -253,10 +255,24 @@ def test_cancel_to_silence_ends_before_the_next_response() -> None:
     assert turn[TurnMetric.CANCEL_TO_SILENCE] == 100.0
 
 
-def test_cancel_without_audio_after_it() -> None:
+def test_cancel_in_a_pause_that_never_ends_is_zero() -> None:
+    # The reply's last loud frame came before the clear (a pause between words): nothing to stop.
     entries = [
+        sent(0.500, "response.create", 0),
+        mark(0.600, Milestone.OUTPUT_AUDIO_ONSET, 0),
         mark(0.800, Milestone.OUTPUT_AUDIO_OFFSET, 0),
         sent(1.000, "output_audio_buffer.clear", 0),
+    ]
+    (turn,) = turn_latencies(entries)
+    assert turn[TurnMetric.CANCEL_TO_SILENCE] == 0.0
+
+
+def test_cancel_before_any_audio_is_none() -> None:
+    entries = [
+        mark(0.100, Milestone.OUTPUT_AUDIO_OFFSET, None),  # an earlier reply, before this turn's create
+        sent(0.500, "response.create", 0),
+        sent(1.000, "response.cancel", 0),
+        response(1.100, "response.done", 0, "resp_0", status="cancelled"),
     ]
     (turn,) = turn_latencies(entries)
     assert turn[TurnMetric.CANCEL_TO_SILENCE] is None
@@ -284,3 +300,79 @@ def test_voice_to_voice_counts_an_onset_before_the_end_milestone() -> None:
     ]
     (turn,) = turn_latencies(entries)
     assert turn[TurnMetric.VOICE_TO_VOICE] == 400.0
+
+
+def vad_turn() -> list[TimelineEntry]:
+    """Server VAD ends the turn and answers by itself; the user barges in on the reply."""
+    return [
+        mark(1.000, Milestone.TURN_START, 0, mode="vad"),
+        mark(1.000, Milestone.INPUT_AUDIO_START, 0),
+        mark(1.200, "audio.input.speech_start", 0, role="turn"),
+        mark(2.400, "audio.input.speech_end", 0, role="turn"),
+        mark(2.700, Milestone.INPUT_AUDIO_END, 0),
+        recv(2.950, "input_audio_buffer.speech_stopped", 0, item_id="item_V", audio_end_ms=2400),
+        recv(2.951, "input_audio_buffer.committed", 0, item_id="item_V"),
+        response(2.960, "response.created", 0, "resp_V"),
+        recv(3.300, "output_audio_buffer.started", 0, response_id="resp_V"),
+        mark(3.310, Milestone.OUTPUT_AUDIO_ONSET, 0),
+        recv(3.500, "conversation.item.input_audio_transcription.completed", 0, item_id="item_V"),
+        mark(4.000, Milestone.INPUT_AUDIO_START, 0),  # the barge-in clip
+        mark(4.100, "audio.input.speech_start", 0, role="barge_in"),
+        recv(4.350, "input_audio_buffer.speech_started", 0),
+        recv(4.360, "output_audio_buffer.cleared", 0, response_id="resp_V"),
+        mark(4.380, Milestone.OUTPUT_AUDIO_OFFSET, 0),
+        response(4.400, "response.done", 0, "resp_V", status="cancelled"),
+        mark(5.000, "audio.input.speech_end", 0, role="barge_in"),
+        recv(5.500, "input_audio_buffer.speech_stopped", 0, item_id="item_W"),
+        response(5.510, "response.created", 0, "resp_W"),
+        mark(5.900, Milestone.OUTPUT_AUDIO_ONSET, 0),
+        mark(6.500, Milestone.OUTPUT_AUDIO_OFFSET, 0),
+    ]
+
+
+def test_vad_turn_anchors_on_speech_stopped() -> None:
+    (turn,) = turn_latencies(vad_turn())
+    assert (turn.item_id, turn.response_id) == ("item_V", "resp_V")
+    assert turn[TurnMetric.COMMIT_TO_COMMITTED] == 1.0
+    assert turn[TurnMetric.COMMIT_TO_TRANSCRIPT] == 550.0
+    assert turn[TurnMetric.RESPONSE_CREATED] == 10.0
+    assert turn[TurnMetric.AUDIO_STARTED] == 350.0
+    assert turn[TurnMetric.FIRST_AUDIO] == 360.0
+    assert turn[TurnMetric.RESPONSE_DONE] == 1450.0
+    assert turn[TurnMetric.VOICE_TO_VOICE] == 910.0  # the runner's speech end 2.400 -> onset 3.310
+    assert turn[TurnMetric.BARGE_IN_TO_SILENCE] == 280.0  # barge-in speech 4.100 -> last loud 4.380
+    assert turn[TurnMetric.CANCEL_TO_SILENCE] is None
+
+
+def test_a_client_create_wins_over_speech_stopped() -> None:
+    entries = [
+        recv(1.000, "input_audio_buffer.speech_stopped", 0, item_id="item_V"),
+        sent(1.500, "response.create", 0),
+        response(1.600, "response.created", 0, "resp_C"),
+    ]
+    (turn,) = turn_latencies(entries)
+    assert turn.response_id == "resp_C"
+    assert turn[TurnMetric.RESPONSE_CREATED] == 100.0
+
+
+def test_speech_stopped_of_another_turn_is_not_borrowed() -> None:
+    entries = [
+        mark(1.000, Milestone.TURN_START, 0),
+        mark(2.000, Milestone.TURN_START, 1),
+        recv(2.100, "input_audio_buffer.speech_stopped", 1, item_id="item_1"),
+        response(2.110, "response.created", 1, "resp_1"),
+    ]
+    first, second = turn_latencies(entries)
+    assert first.response_id is None and first[TurnMetric.RESPONSE_CREATED] is None
+    assert second[TurnMetric.RESPONSE_CREATED] == 10.0
+
+
+def test_the_runners_speech_end_wins_over_the_older_forms() -> None:
+    entries = [
+        mark(1.000, Milestone.INPUT_AUDIO_START, 0),
+        mark(1.700, "audio.input.speech_end", 0, role="turn"),
+        mark(2.000, Milestone.INPUT_AUDIO_END, 0, speech_end_t=1.800),
+        mark(2.200, Milestone.OUTPUT_AUDIO_ONSET, 0),
+    ]
+    (turn,) = turn_latencies(entries)
+    assert turn[TurnMetric.VOICE_TO_VOICE] == 500.0

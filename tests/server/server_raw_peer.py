@@ -55,8 +55,12 @@ class PlayerTrack(MediaStreamTrack):
         self._start: float | None = None
         self._pts = 0
         self.played: asyncio.Future[None] | None = None
+        self.clip_start_ms = 0.0
 
     def play(self, samples: np.ndarray) -> asyncio.Future[None]:
+        """Queue ``samples``; ``clip_start_ms`` is where they start on the track's clock (its pts),
+        which is the server's audio clock as long as no packet is lost."""
+        self.clip_start_ms = (self._pts + len(self._pending)) * 1000 / SAMPLE_RATE
         self._pending = np.concatenate([self._pending, samples.astype(np.int16)])
         self.played = asyncio.get_running_loop().create_future()
         return self.played
@@ -177,6 +181,10 @@ class RawPeer:
 
     def types(self, start: int = 0, end: int | None = None) -> list[str]:
         return [r.event["type"] for r in self.events[start:end]]
+
+    def first_sound_after(self, t: float) -> float | None:
+        """Arrival time of the first audible frame received after ``t``."""
+        return next((f.at for f in self.audio if f.at > t and f.peak > SILENT_PEAK), None)
 
     def peaks_between(self, start: float, end: float) -> list[int]:
         return [f.peak for f in self.audio if start <= f.at <= end]

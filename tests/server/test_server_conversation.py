@@ -1,7 +1,9 @@
 """One real WebRTC conversation against the stand-in, driven by a raw aiortc offerer.
 
 Push-to-talk turns: speech is played on the audio track at real-time pace, committed, answered;
-every event received must validate against the openai package's server-event union.
+what the client hears is checked with an independent recogniser; every event received must
+validate against the openai package's server-event union. The documented event order is checked
+on the ``realtime`` pacing server (:mod:`test_server_conformance` covers the live order).
 """
 
 from __future__ import annotations
@@ -10,12 +12,17 @@ from fractions import Fraction
 
 import av
 import numpy as np
+import pytest
 from pocketsphinx import Decoder
 
 from harness.protocol import SAMPLE_RATE
 from harness.server import StandInServer
-from tests.server.conftest import API_KEY
+from tests.server.conftest import API_KEY, connected
+from tests.server.server_conformance import assert_links, assert_response_order
 from tests.server.server_raw_peer import SILENT_PEAK, RawPeer, candidate_addresses, wait_until
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+MANUAL = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
 
 TRAILING_SILENCE = np.zeros(SAMPLE_RATE * 3 // 10, dtype=np.int16)  # flushes the remote jitter buffer
 TRANSCRIPTION_EVENTS = {
@@ -75,7 +82,12 @@ async def speak_and_commit(peer: RawPeer, audio: np.ndarray) -> tuple[int, str]:
     return index, committed["item_id"]
 
 
-async def test_push_to_talk_turn(server: StandInServer, peer: RawPeer, sentence_audio: np.ndarray) -> None:
+async def test_push_to_talk_turn(realtime_server: StandInServer, sentence_audio: np.ndarray) -> None:
+    async with connected(realtime_server) as peer:
+        await _push_to_talk_turn(peer, sentence_audio)
+
+
+async def _push_to_talk_turn(peer: RawPeer, sentence_audio: np.ndarray) -> None:
     assert candidate_addresses(peer.offer_sdp) == {"127.0.0.1"}
     assert candidate_addresses(peer.answer_sdp) == {"127.0.0.1"}
     await peer.expect("session.created")
@@ -118,6 +130,7 @@ async def test_push_to_talk_turn(server: StandInServer, peer: RawPeer, sentence_
     stopped_at, stopped = await peer.expect("output_audio_buffer.stopped", after=start, timeout=20)
     assert collapse(peer.types(start, stopped_at + 1)) == RESPONSE_ORDER
     response_id = stopped["response_id"]
+    assert_response_order(peer, response_id, pacing="realtime")
     _, done = await peer.expect("response.done", after=start)
     response = done["response"]
     assert response["id"] == response_id and response["status"] == "completed"
@@ -134,13 +147,20 @@ async def test_push_to_talk_turn(server: StandInServer, peer: RawPeer, sentence_
     assert len(loud) > len(played) // 3, "the reply was not audible"
     said = transcribe(np.concatenate([f.mono for f in played]))
     assert "weather" in said or "paris" in said, said
-    assert not peer.invalid, peer.invalid[:2]
+    assert_links(peer)
 
 
 async def test_cancel_mid_response_silences_audio(
-    server: StandInServer, peer: RawPeer, sentence_audio: np.ndarray
+    realtime_server: StandInServer, sentence_audio: np.ndarray
 ) -> None:
-    await peer.expect("session.created")
+    async with connected(realtime_server) as peer:
+        await _cancel_mid_response(peer, sentence_audio)
+
+
+async def _cancel_mid_response(peer: RawPeer, sentence_audio: np.ndarray) -> None:
+    """``realtime`` pacing: response.cancel silences at once (nothing was generated ahead)."""
+    peer.send({"type": "session.update", "session": MANUAL})
+    await peer.expect("session.updated")
     await speak_and_commit(peer, sentence_audio)
     start = len(peer.events)
     peer.send({"type": "response.create"})
@@ -183,14 +203,19 @@ async def test_cancel_mid_response_silences_audio(
     assert late and max(late) <= SILENT_PEAK, max(late)
     assert "output_audio_buffer.stopped" not in peer.types(start)
 
+    assert_response_order(peer, response_id, pacing="realtime")
     again = len(peer.events)
     peer.send({"type": "response.create"})
     await peer.expect("response.created", after=again)
-    assert not peer.invalid, peer.invalid[:2]
+    assert_links(peer)
 
 
-async def test_protocol_errors_keep_the_session_open(server: StandInServer, peer: RawPeer) -> None:
-    await peer.expect("session.created")
+async def test_protocol_errors_keep_the_session_open(ahead_server: StandInServer) -> None:
+    async with connected(ahead_server) as peer:
+        await _protocol_errors(peer)
+
+
+async def _protocol_errors(peer: RawPeer) -> None:
 
     async def expect_error(event: dict[str, object] | str, code: str | None) -> dict[str, object]:
         start = len(peer.events)
@@ -241,8 +266,12 @@ async def test_protocol_errors_keep_the_session_open(server: StandInServer, peer
     assert not peer.invalid, peer.invalid[:2]
 
 
-async def test_text_only_response_and_item_retrieve(server: StandInServer, peer: RawPeer) -> None:
-    await peer.expect("session.created")
+async def test_text_only_response_and_item_retrieve(ahead_server: StandInServer) -> None:
+    async with connected(ahead_server) as peer:
+        await _text_only(peer)
+
+
+async def _text_only(peer: RawPeer) -> None:
     peer.send(
         {
             "type": "conversation.item.create",
@@ -268,10 +297,10 @@ async def test_text_only_response_and_item_retrieve(server: StandInServer, peer:
     assert not peer.invalid, peer.invalid[:2]
 
 
-async def test_offer_without_candidates_connects_peer_reflexive(server: StandInServer) -> None:
+async def test_offer_without_candidates_connects_peer_reflexive(ahead_server: StandInServer) -> None:
     peer = RawPeer()
     try:
-        await peer.connect(server.base_url, API_KEY, strip_candidates=True)
+        await peer.connect(ahead_server.base_url, API_KEY, strip_candidates=True)
         assert candidate_addresses(peer.offer_sdp) == set()
         await peer.expect("session.created")
     finally:

@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from openai import AsyncOpenAI, AuthenticationError
+from openai import AsyncOpenAI, AuthenticationError, NotFoundError
 from openai.types.realtime import ClientSecretCreateResponse
 
 from harness.server import StandInServer
@@ -166,6 +166,10 @@ async def test_multipart_offer_from_openai_sdk(server: StandInServer) -> None:
         await peer.accept_answer(answer.text, answer.response.headers["location"])
         _, created = await peer.expect("session.created")
         assert created["session"]["instructions"] == "from multipart"
+        await client.realtime.calls.hangup(peer.call_id)
+        assert peer.call_id not in server.calls
+        with pytest.raises(NotFoundError):
+            await client.realtime.calls.hangup(peer.call_id)
     finally:
         await client.close()
         await peer.close()

@@ -1,0 +1,71 @@
+"""A run directory read back: report.json plus, when present, the timelines of its sessions.
+
+Renderers take a :class:`RunData`, so ``rth report DIR`` re-renders everything from files alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness.errors import ScenarioError
+from harness.report.model import RunReport, ScenarioReport
+from harness.report.writer import read_report
+from harness.timeline import TimelineEntry, read_jsonl
+
+
+@dataclass
+class RunData:
+    path: Path
+    report: RunReport
+    timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
+
+    def timeline_of(self, scenario: ScenarioReport) -> list[TimelineEntry]:
+        return self.timelines.get(scenario.instance or scenario.name, [])
+
+    def turn_window(self, scenario: ScenarioReport, index: int) -> tuple[float, float] | None:
+        """Timeline seconds of the turn's start and end milestones (None when not recorded)."""
+        start = end = None
+        for entry in self.timeline_of(scenario):
+            if entry.turn == index and entry.type == "turn.start" and start is None:
+                start = entry.t
+            elif entry.turn == index and entry.type == "turn.end":
+                end = entry.t
+        if start is None:
+            return None
+        return start, end if end is not None else start
+
+    def duration_s(self, scenario: ScenarioReport) -> float:
+        """Seconds from the session's first to its last timeline entry (0 without a timeline)."""
+        entries = self.timeline_of(scenario)
+        return max((e.t for e in entries), default=0.0) - min((e.t for e in entries), default=0.0)
+
+
+def resolve_run_dir(path: Path) -> Path:
+    """Accept a run directory, its report.json, or ``reports/latest``."""
+    path = path.resolve()
+    if path.is_file() and path.name == "report.json":
+        return path.parent
+    if (path / "report.json").is_file():
+        return path
+    raise ScenarioError(f"{path}: not a run directory (no report.json); pass reports/<run-id>")
+
+
+def load_run(path: Path) -> RunData:
+    run_dir = resolve_run_dir(path)
+    try:
+        report = read_report(run_dir / "report.json")
+    except ValueError as exc:
+        raise ScenarioError(
+            f"{run_dir / 'report.json'}: not a valid rth report: {exc}".splitlines()[0]
+        ) from None
+    return RunData(path=run_dir, report=report, timelines=_timelines(run_dir / "timeline.jsonl"))
+
+
+def _timelines(path: Path) -> dict[str, list[TimelineEntry]]:
+    """The sessions' timelines; none when missing or cut mid-line (a killed run): the report
+    still renders, without waveforms and turn durations."""
+    try:
+        return read_jsonl(path) if path.is_file() else {}
+    except ValueError:
+        return {}

@@ -1,0 +1,103 @@
+"""The user's speech as actually sent: clips prepared once, played, and their speech marked.
+
+A clip is loaded the way the client sends it (resampled to 48 kHz mono int16 with its gain),
+trimmed (``offset_ms``/``duration_ms``), written to the run directory and played from there, so
+the ``.sent.wav`` file is byte for byte what went on the wire. The energy VAD runs on those same
+samples; where speech starts and ends is recorded on the timeline as ``audio.input.speech_start``
+/ ``audio.input.speech_end`` milestones, stamped relative to the clip's ``audio.input.start``
+(the moment its first frame went to the sender), for voice-to-voice and barge-in latencies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import soundfile
+
+from harness.client import RealtimeSession
+from harness.client.audio_source import load_wav
+from harness.metrics import speech_segments
+from harness.metrics.latency import INPUT_SPEECH_END, INPUT_SPEECH_START
+from harness.protocol import SAMPLE_RATE
+from harness.scenario import AudioClip, Scenario, resolve_audio
+from harness.timeline import EntryKind, Milestone, Timeline, TimelineEntry
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedClip:
+    source: Path  # the scenario's WAV
+    path: Path  # the exact samples sent (48 kHz mono int16)
+    duration_s: float
+    speech: tuple[tuple[float, float], ...]  # speech segments, seconds from the clip's first sample
+
+
+def prepare_clip(scenario: Scenario, clip: AudioClip, dest: Path) -> PreparedClip:
+    """Load, apply gain, trim and write the clip; raises ScenarioError if it cannot be read."""
+    source = resolve_audio(scenario, clip.path)
+    samples = load_wav(source, gain_db=clip.gain_db)
+    start = round(clip.offset_ms * SAMPLE_RATE / 1000)
+    stop = None if clip.duration_ms is None else start + round(clip.duration_ms * SAMPLE_RATE / 1000)
+    samples = samples[start:stop]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(str(dest), samples, SAMPLE_RATE, subtype="PCM_16")
+    segments = speech_segments(samples, SAMPLE_RATE)
+    return PreparedClip(
+        source=source,
+        path=dest,
+        duration_s=len(samples) / SAMPLE_RATE,
+        speech=tuple((round(a, 3), round(b, 3)) for a, b in segments),
+    )
+
+
+def _clip_milestone(
+    timeline: Timeline, milestone: Milestone, path: Path, after: float
+) -> TimelineEntry | None:
+    """The clip's own milestone. Every clip has its own file, so the path identifies it; all entries
+    are scanned because back-dated ones (audio onsets) sit amid newer ones."""
+    for entry in reversed(timeline.entries):
+        if entry.t < after:
+            continue
+        if (
+            entry.kind == EntryKind.MILESTONE
+            and entry.type == milestone
+            and entry.data.get("path") == str(path)
+        ):
+            return entry
+    return None
+
+
+def mark_speech(timeline: Timeline, clip: PreparedClip, role: str, after: float) -> float | None:
+    """Record where speech started and ended in the clip just played; return the speech end time.
+
+    ``after`` is the timeline time before ``play`` was called. A clip cut short (``cancelled``)
+    ends its speech no later than its last frame sent.
+    """
+    start = _clip_milestone(timeline, Milestone.INPUT_AUDIO_START, clip.path, after)
+    end = _clip_milestone(timeline, Milestone.INPUT_AUDIO_END, clip.path, after)
+    if start is None or not clip.speech:
+        return None
+    speech_start = start.t + clip.speech[0][0]
+    speech_end = start.t + clip.speech[-1][1]
+    if end is not None and end.data.get("cancelled"):
+        if speech_start > end.t:
+            return None
+        speech_end = min(speech_end, end.t)
+    data: dict[str, Any] = {"role": role, "path": str(clip.path), "source": str(clip.source)}
+    timeline.record(
+        EntryKind.MILESTONE, INPUT_SPEECH_START, {**data, "offset_s": clip.speech[0][0]}, t=speech_start
+    )
+    timeline.record(
+        EntryKind.MILESTONE, INPUT_SPEECH_END, {**data, "offset_s": clip.speech[-1][1]}, t=speech_end
+    )
+    return speech_end
+
+
+async def speak(session: RealtimeSession, clip: PreparedClip, role: str) -> None:
+    """Play the clip to its end (or until cut) and mark its speech on the timeline."""
+    before = session.timeline.now()
+    try:
+        await session.play(clip.path)
+    finally:
+        mark_speech(session.timeline, clip, role, before)

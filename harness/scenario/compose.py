@@ -1,0 +1,185 @@
+"""From files to the list of scenarios to run: suites, includes, shared defaults, audio checks.
+
+A file is a **scenario** (``name`` + ``turns``) or a **suite** (``scenarios`` and/or ``include``,
+with ``defaults`` applied under each of them). Included files may be suites themselves; the nearer
+suite's defaults win over the outer one's. A file reached through an include is not run again on
+its own when a folder holding both is run. Every problem found is collected (``rth validate``
+prints them all); :func:`load_scenarios` raises on the first with the count of the rest.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from harness.errors import ScenarioError
+from harness.scenario.loader import (
+    DataPath,
+    YamlDocument,
+    discover,
+    field_name,
+    format_validation_errors,
+    read_yaml,
+)
+from harness.scenario.models import Scenario, Suite, apply_defaults
+
+SUITE_KEYS = ("scenarios", "include", "suite", "defaults")
+
+
+@dataclass
+class LoadedFile:
+    path: Path
+    scenarios: list[Scenario] = field(default_factory=list)
+    included: set[Path] = field(default_factory=set)  # every file reached through include, transitively
+    problems: list[str] = field(default_factory=list)
+
+
+def resolve_audio(scenario: Scenario, audio: Path) -> Path:
+    """A clip path as written, relative to the file that holds the scenario."""
+    base = scenario.source.parent if scenario.source else Path.cwd()
+    return audio if audio.is_absolute() else (base / audio).resolve()
+
+
+def _missing_audio(document: YamlDocument, scenario: Scenario, prefix: DataPath) -> list[str]:
+    problems: list[str] = []
+    for index, turn in enumerate(scenario.turns):
+        for where, clip in turn.clips():
+            resolved = resolve_audio(scenario, clip.path)
+            if resolved.is_file():
+                continue
+            parts: list[str | int] = [int(p) if p.isdigit() else p for p in where.split(".")]
+            path: DataPath = (*prefix, "turns", index, *parts)
+            deeper = (*path, "path")
+            location = document.where(deeper if deeper in document.marks else path)
+            problems.append(
+                f"{location}: {field_name(path)}: file not found: {resolved}; "
+                "paths are relative to the scenario file"
+            )
+    return problems
+
+
+def _is_suite(data: dict[str, object]) -> bool:
+    return any(key in data for key in SUITE_KEYS) and "turns" not in data
+
+
+def load_file(path: Path, stack: tuple[Path, ...] = ()) -> LoadedFile:
+    """Load one scenario or suite file (and what it includes), collecting every problem."""
+    loaded = LoadedFile(path=path)
+    try:
+        document = read_yaml(path)
+    except ScenarioError as exc:
+        loaded.problems.extend(exc.problems)
+        return loaded
+    if not _is_suite(document.data):
+        try:
+            scenario = Scenario.model_validate({**document.data, "source": path})
+        except ValidationError as exc:
+            loaded.problems.extend(format_validation_errors(document, exc))
+            return loaded
+        loaded.problems.extend(_missing_audio(document, scenario, ()))
+        loaded.scenarios.append(scenario)
+        return loaded
+    try:
+        suite = Suite.model_validate(document.data)
+    except ValidationError as exc:
+        loaded.problems.extend(format_validation_errors(document, exc))
+        return loaded
+    for index, scenario in enumerate(suite.scenarios):
+        placed = scenario.model_copy(update={"source": path})
+        loaded.problems.extend(_missing_audio(document, placed, ("scenarios", index)))
+        loaded.scenarios.append(apply_defaults(placed, suite.defaults, suite.suite))
+    for index, pattern in enumerate(suite.include):
+        for included in _expand_include(document, index, pattern, (*stack, path), loaded.problems):
+            child = load_file(included, (*stack, path))
+            loaded.problems.extend(child.problems)
+            loaded.included |= {included, *child.included}
+            loaded.scenarios.extend(apply_defaults(s, suite.defaults, suite.suite) for s in child.scenarios)
+    return loaded
+
+
+def _expand_include(
+    document: YamlDocument, index: int, pattern: str, stack: tuple[Path, ...], problems: list[str]
+) -> list[Path]:
+    where = document.where(("include", index))
+    base = document.path.parent
+    full = pattern if Path(pattern).is_absolute() else str(base / pattern)
+    if glob.has_magic(pattern):
+        matches = sorted(
+            Path(p) for p in glob.glob(full, recursive=True) if Path(p).suffix in (".yaml", ".yml")
+        )
+    else:
+        matches = [Path(full)] if Path(full).is_file() else []
+    if not matches:
+        problems.append(
+            f"{where}: include[{index}]: no file matches '{pattern}'; paths are relative to this file"
+        )
+    found: list[Path] = []
+    for match in matches:
+        if match.resolve() in {p.resolve() for p in stack}:
+            chain = " -> ".join(p.name for p in (*stack, match))
+            problems.append(f"{where}: include[{index}]: include cycle ({chain}); remove one of the includes")
+        else:
+            found.append(match)
+    return found
+
+
+def load_files(paths: Sequence[Path]) -> list[LoadedFile]:
+    """Every file found under ``paths``, except those another one includes (they run through it)."""
+    files = [load_file(path) for path in discover(paths)]
+    included = {p.resolve() for loaded in files for p in loaded.included}
+    return [loaded for loaded in files if loaded.path.resolve() not in included]
+
+
+def _raise(problems: list[str]) -> None:
+    more = f" (+{len(problems) - 1} more; run `rth validate`)" if len(problems) > 1 else ""
+    raise ScenarioError(problems[0] + more, problems=problems)
+
+
+@dataclass
+class Checked:
+    """What ``rth validate`` reports: the files read, the scenarios they define, every problem."""
+
+    files: list[Path]
+    scenarios: list[Scenario]
+    problems: list[str]
+
+
+def check(paths: Sequence[Path]) -> Checked:
+    """Load everything under ``paths`` and collect every problem, unique scenario names included."""
+    loaded_files = load_files(paths)
+    problems = [problem for loaded in loaded_files for problem in loaded.problems]
+    seen: dict[str, Path] = {}
+    scenarios: list[Scenario] = []
+    for loaded in loaded_files:
+        for scenario in loaded.scenarios:
+            if scenario.name in seen:
+                problems.append(
+                    f"{scenario.source}: scenario name '{scenario.name}' is also used by "
+                    f"{seen[scenario.name]} (run via {loaded.path}); names must be unique"
+                )
+            seen.setdefault(scenario.name, loaded.path)
+            scenarios.append(scenario)
+    files = [f.path for f in loaded_files] + sorted({p for f in loaded_files for p in f.included})
+    return Checked(files=files, scenarios=scenarios, problems=problems)
+
+
+def load_scenarios(paths: Sequence[Path]) -> list[Scenario]:
+    """The scenarios to run, in file order; raise :class:`ScenarioError` on any problem."""
+    checked = check(paths)
+    if checked.problems:
+        _raise(checked.problems)
+    return checked.scenarios
+
+
+def load_scenario(path: Path) -> Scenario:
+    """The one scenario of a file (a suite must hold exactly one); raise on any problem."""
+    loaded = load_file(path)
+    if loaded.problems:
+        _raise(loaded.problems)
+    if len(loaded.scenarios) != 1:
+        raise ScenarioError(f"{path}: holds {len(loaded.scenarios)} scenarios; load it with load_scenarios()")
+    return loaded.scenarios[0]

@@ -1,0 +1,41 @@
+"""Offline re-transcription: known answers on the committed fixtures (flite voices) and silence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from harness.metrics import recognise, score_wer
+from harness.metrics.recognise import to_recogniser_pcm, voiced_span
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
+
+
+def test_recognises_a_fixture_word_for_word() -> None:
+    assert recognise(FIXTURES / "weather_paris.wav") == "what is the weather like in paris today"
+
+
+def test_any_rate_and_channels_are_accepted() -> None:
+    # book_table.wav is 24-bit stereo: channels are averaged, then resampled to 16 kHz.
+    heard = recognise(FIXTURES / "book_table.wav")
+    assert score_wer("Please book a table for two at seven tonight.", heard).wer <= 0.34
+
+
+def test_silence_and_empty_audio_give_no_words() -> None:
+    assert recognise(np.zeros(48_000, dtype=np.int16)) == ""
+    assert recognise(np.zeros(0, dtype=np.int16)) == ""
+
+
+def test_resampling_to_16_khz_keeps_the_duration() -> None:
+    samples = np.zeros((48_000, 2), dtype=np.float64)
+    assert to_recogniser_pcm(samples, 48_000).shape == (16_000,)
+    assert to_recogniser_pcm(samples[:0], 48_000).shape == (0,)
+
+
+def test_voiced_span_keeps_a_margin_around_speech() -> None:
+    rate = 48_000
+    samples = np.zeros((3 * rate, 1))
+    samples[rate : 2 * rate, 0] = 0.5
+    span = voiced_span(samples, rate)
+    assert span.shape[0] == int(1.4 * rate)  # 1 s of sound plus 200 ms either side

@@ -1,0 +1,54 @@
+"""Repeats: pass rate per scenario and turn, flaky marking and failure kinds with counts."""
+
+from __future__ import annotations
+
+from harness.report.model import FailureKind, RunReport, ScenarioReport, TurnReport, Verdict
+from harness.report.stability import failure_kind, stability
+
+
+def turn(index: int, *, verdict: str | None = None, error: FailureKind | None = None) -> TurnReport:
+    report = TurnReport(index=index, name=f"t{index}")
+    if verdict:
+        report.verdicts = [Verdict(name=verdict, passed=False)]
+        report.failure_kind = FailureKind.EXPECTATION
+    if error:
+        report.error, report.failure_kind = "boom", error
+    return report
+
+
+def session(repeat: int, turns: list[TurnReport], **extra: object) -> ScenarioReport:
+    return ScenarioReport(name="smoke", instance=f"smoke/r{repeat + 1}", repeat=repeat, turns=turns, **extra)  # type: ignore[arg-type]
+
+
+def test_pass_rates_flaky_turns_and_failure_kinds() -> None:
+    report = RunReport(
+        run_id="r",
+        tool_version="0",
+        started_at="",
+        target="local",
+        connect_mode="unified",
+        model="m",
+        repeat=4,
+        scenarios=[
+            session(0, [turn(0), turn(1)]),
+            session(1, [turn(0), turn(1, verdict="audio_not_silent")]),
+            session(2, [turn(0, error=FailureKind.TIMEOUT)]),  # stopped: turn 1 never ran
+            session(3, [], error="refused", failure_kind=FailureKind.CONNECT),
+        ],
+    )
+    rows = {(row.scenario, row.turn): row for row in stability(report)}
+    whole, first, second = rows[("smoke", None)], rows[("smoke", "t0")], rows[("smoke", "t1")]
+    assert (whole.passed, whole.runs, whole.flaky) == (1, 4, True)
+    assert whole.failures == {"audio": 1, "timeout": 1, "connect": 1}
+    assert (first.passed, first.runs, first.pass_rate) == (2, 4, 0.5)
+    assert first.failures == {"timeout": 1, "connect": 1}
+    assert (second.passed, second.runs) == (1, 4)
+    assert second.failures == {"audio": 1, "not run": 1, "connect": 1}
+    assert second.failure_text().startswith("audio x1")
+
+
+def test_failure_kind_classifies_expectations() -> None:
+    assert failure_kind(turn(0)) is None
+    assert failure_kind(turn(0, verdict="audio_not_silent")) == "audio"
+    assert failure_kind(turn(0, verdict="max_input_wer")) == "expectation"
+    assert failure_kind(turn(0, error=FailureKind.PROTOCOL)) == "protocol"

@@ -1,0 +1,150 @@
+"""The runner end to end over loopback WebRTC, against an in-process stand-in that holds each
+reply's first audio for a known time (``first_audio_delay_ms``).
+
+One run (module fixture) serves every test: the shipped feature tour (``scenarios/features.yaml``:
+VAD and typed turns, a trimmed louder clip, a barge-in, an interruption, a raw event) plus typed
+turns whose first-audio latency is compared with the injected delay. The stand-in counts the delay
+from its ``response.created``, so (documented in docs/metrics.md): ``first_audio_ms`` is at least
+the delay, and ``first_audio_ms - response_created_ms`` (response.created -> first loud packet, both
+on our clock) is within ``DELAY_TOLERANCE_MS`` of it (Opus packetisation and loopback delivery of
+the audio versus the data channel's). The tight accuracy goal belongs to the benchmarks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import soundfile
+
+from harness.report.model import RunReport, ScenarioReport, TurnReport
+from harness.runner import RunOptions, run_suite
+from harness.scenario import load_scenarios
+from harness.server import ServerConfig, StandInServer
+from harness.timeline import read_jsonl
+
+REPO = Path(__file__).resolve().parents[2]
+DELAY_MS = 600.0
+DELAY_TOLERANCE_MS = (-20.0, 50.0)
+
+DELAY_SCENARIO = """\
+name: injected_delay
+turns:
+  - {name: one, say: Hello there.}
+  - {name: two, say: Book a table for two.}
+  - {name: three, say: Thank you very much.}
+"""
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunReport, Path]:
+    folder = tmp_path_factory.mktemp("e2e")
+    (folder / "delay.yaml").write_text(DELAY_SCENARIO, encoding="utf-8")
+    scenarios = load_scenarios([REPO / "scenarios" / "features.yaml", folder / "delay.yaml"])
+
+    async def main() -> tuple[RunReport, Path]:
+        key = "sk-rth-test-" + secrets.token_hex(4)
+        config = ServerConfig(host="127.0.0.1", port=0, api_key=key, first_audio_delay_ms=DELAY_MS)
+        async with StandInServer(config) as server:
+            options = RunOptions(target=server.base_url, api_key=key, out=folder / "reports", render=False)
+            return await run_suite(scenarios, options)
+
+    return asyncio.run(main())
+
+
+def scenario(report: RunReport, name: str) -> ScenarioReport:
+    return next(s for s in report.scenarios if s.name == name)
+
+
+def turn(report: RunReport, name: str) -> TurnReport:
+    return next(t for s in report.scenarios for t in s.turns if t.name == name)
+
+
+def test_the_feature_tour_meets_every_expectation(run: tuple[RunReport, Path]) -> None:
+    report, _ = run
+    failed = [
+        f"{s.name}/{t.name}: {v.describe()}"
+        for s in report.scenarios
+        for t in s.turns
+        for v in t.verdicts
+        if not v.passed
+    ]
+    failed += [f"{s.name}: {v.describe()}" for s in report.scenarios for v in s.verdicts if not v.passed]
+    errors = [f"{s.name}/{t.name}: {t.error}" for s in report.scenarios for t in s.turns if t.error]
+    assert (failed, errors) == ([], [])
+    assert report.passed
+    assert report.pooled_input_wer is not None and report.pooled_output_wer is not None
+
+
+def test_injected_first_audio_delay_is_measured_within_tolerance(run: tuple[RunReport, Path]) -> None:
+    report, _ = run
+    low, high = DELAY_TOLERANCE_MS
+    turns = scenario(report, "injected_delay").turns
+    first_audio = [t.latencies_ms["first_audio_ms"] for t in turns]
+    created = [t.latencies_ms["response_created_ms"] for t in turns]
+    assert all(value is not None and value >= DELAY_MS for value in first_audio), first_audio
+    after_created = [round(a - c, 1) for a, c in zip(first_audio, created, strict=True) if a and c]
+    print(f"injected {DELAY_MS} ms: first_audio_ms {first_audio}, from response.created {after_created}")
+    assert len(after_created) == 3
+    assert all(low <= value - DELAY_MS <= high for value in after_created), after_created
+
+
+def test_vad_turn_is_anchored_on_the_servers_turn_end(run: tuple[RunReport, Path]) -> None:
+    report, run_dir = run
+    vad = turn(report, "vad")
+    assert vad.mode == "vad" and vad.response_status == "completed"
+    latencies = vad.latencies_ms
+    assert latencies["first_audio_ms"] is not None and latencies["voice_to_voice_ms"] is not None
+    # Speech ends before the server's VAD decides (it waits for silence): voice-to-voice is longer.
+    assert latencies["voice_to_voice_ms"] > latencies["first_audio_ms"]
+    entries = read_jsonl(run_dir / "timeline.jsonl")["modes"]
+    updates = [e.data["session"] for e in entries if e.kind == "sent" and e.type == "session.update"]
+    assert updates[1:] == [
+        {"type": "realtime", "audio": {"input": {"turn_detection": {"type": "server_vad"}}}},
+        {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+    ]
+
+
+def test_the_sent_clip_is_trimmed_and_its_speech_marked(run: tuple[RunReport, Path]) -> None:
+    report, run_dir = run
+    trimmed = turn(report, "trimmed")
+    assert trimmed.audio_sent is not None
+    info = soundfile.info(str(run_dir / trimmed.audio_sent))
+    assert (info.samplerate, info.channels, info.frames) == (48_000, 1, 110_400)  # 2.3 s
+    entries = read_jsonl(run_dir / "timeline.jsonl")["modes"]
+    speech = [e for e in entries if e.type.startswith("audio.input.speech_") and e.turn == trimmed.index]
+    assert [e.type for e in speech] == ["audio.input.speech_start", "audio.input.speech_end"]
+
+
+def test_interruptions_are_timed_at_the_audio(run: tuple[RunReport, Path]) -> None:
+    report, _ = run
+    barge_in = turn(report, "barge_in")
+    assert barge_in.response_status == "cancelled"
+    assert barge_in.latencies_ms["barge_in_to_silence_ms"] is not None
+    stop = turn(report, "stop_playback")
+    assert stop.latencies_ms["cancel_to_silence_ms"] is not None
+    typed = turn(report, "typed")
+    assert typed.consistency_wer is not None and typed.audio_transcript
+
+
+def test_cli_exit_code_follows_the_verdicts(tmp_path: Path) -> None:
+    strict = tmp_path / "strict.yaml"
+    strict.write_text(
+        "name: strict\nturns:\n  - say: Hello.\n"
+        "    expect: {latency: {first_audio_ms: 1}, response_status: completed}\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "harness.cli", "run", str(strict), "--out", str(tmp_path / "out")],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "strict/turn0: latency.first_audio_ms:" in result.stdout
+    assert "> 1" in result.stdout
