@@ -93,8 +93,11 @@ def run(
         Path | None, typer.Option(help="Price table (TOML) for the cost figures; see docs/prices.md.")
     ] = None,
 ) -> None:
-    """Run scenarios against a target; write report.json, timeline.jsonl, audio, junit.xml, summary.md
-    and index.html."""
+    """Run scenarios against a target and write the run directory.
+
+    reports/<run-id>/ gets report.json, timeline.jsonl, the audio sent and received, junit.xml,
+    summary.md and index.html; reports/latest points at it.
+    """
     from harness.client import ConnectMode
     from harness.report import render_table
     from harness.runner import RunOptions, run_suite
@@ -239,8 +242,10 @@ def serve(
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders.")],
 ) -> None:
-    """Check scenario and suite files (and what they include) without running anything; print
-    every problem as file:line:column: field: problem; fix."""
+    """Check scenario and suite files without running anything.
+
+    Includes are followed; every problem is printed as file:line:column: field: problem; fix.
+    """
     from harness.scenario import check
 
     try:
@@ -261,8 +266,11 @@ def validate(
 
 @app.command()
 def schema() -> None:
-    """Print the JSON Schema of scenario and suite files, for editors: save it (rth schema >
-    docs/scenario.schema.json) and start a file with `# yaml-language-server: $schema=PATH`."""
+    """Print the JSON Schema of scenario and suite files (for editors).
+
+    Save it (rth schema > docs/scenario.schema.json) and start a scenario file with
+    `# yaml-language-server: $schema=PATH`.
+    """
     from harness.scenario import scenario_json_schema
 
     sys.stdout.write(json.dumps(scenario_json_schema(), indent=2) + "\n")
@@ -313,8 +321,11 @@ def compare(
     seed: Annotated[int, typer.Option(help="Bootstrap seed (same seed, same intervals).")] = 0,
     prices: Annotated[Path | None, typer.Option(help="Price table (TOML) for the cost rows.")] = None,
 ) -> None:
-    """Compare runs (or the variants of one matrix run): latency percentiles, WER, pass rate, tokens
-    and cost, with deltas and bootstrap 95% intervals."""
+    """Compare runs, or the variants of one matrix run.
+
+    Latency percentiles, WER, pass rate, tokens and cost side by side, with deltas and
+    bootstrap 95% intervals, as a terminal table, compare.md and compare.html.
+    """
     from harness.report.compare import compare as compare_groups
     from harness.report.compare import groups_from_runs
     from harness.report.prices import apply_prices, load_prices

@@ -83,7 +83,8 @@ class RthState:
         from harness.runner.plan import PlannedRun, Variant
 
         run = self.suite_run()
-        return await run.run(PlannedRun(scenario, Variant(), 0, 1), self.resolve_target())
+        standin = self.server() if self.target == LOCAL_TARGET else None
+        return await run.run(PlannedRun(scenario, Variant(), 0, 1), self.resolve_target(), standin)
 
     def close(self) -> Path | None:
         """Finish the run (render when kept), stop the stand-in; the kept run directory, if any."""

@@ -29,7 +29,7 @@ from harness.report.usage import attach_usage
 from harness.report.writer import write_report
 from harness.runner.plan import PlannedRun, build_plan, voice_of
 from harness.runner.scoring import score_run, score_scenario
-from harness.runner.targets import TargetPool, connect_mode, model_name
+from harness.runner.targets import PersonaHost, ResolvedTarget, TargetPool, connect_mode, model_name
 from harness.runner.turns import TurnOutcome, await_input_transcriptions, run_turns
 from harness.scenario import Scenario, resolve_audio
 from harness.timeline import Timeline
@@ -112,16 +112,16 @@ def remote_target(options: RunOptions) -> Target:
 
 
 @asynccontextmanager
-async def open_target(options: RunOptions) -> AsyncIterator[Target]:
+async def open_target(options: RunOptions) -> AsyncIterator[ResolvedTarget]:
     """Resolve ``--target``: ``local`` starts the stand-in in-process on a free loopback port."""
     if options.target == LOCAL_TARGET:
         from harness.server import ServerConfig, StandInServer
 
         key = "sk-rth-local-" + secrets.token_hex(8)
         async with StandInServer(ServerConfig(host="127.0.0.1", port=0, api_key=key)) as server:
-            yield Target(base_url=server.base_url, api_key=key, model=options.model)
+            yield ResolvedTarget(Target(base_url=server.base_url, api_key=key, model=options.model), server)
         return
-    yield remote_target(options)
+    yield ResolvedTarget(remote_target(options))
 
 
 def _keep_sent_audio(report: ScenarioReport, outcomes: Sequence[TurnOutcome], root: Path) -> None:
@@ -141,8 +141,13 @@ async def run_scenario(
     options: RunOptions,
     run_dir: RunDirectory,
     reports: list[ScenarioReport],
+    standin: PersonaHost | None = None,
 ) -> None:
-    """Run one planned session and append its report to ``reports``, whatever happens (errors, Ctrl-C)."""
+    """Run one planned session and append its report to ``reports``, whatever happens (errors, Ctrl-C).
+
+    ``standin`` is our own server behind ``target``, if it is: the scenario's persona is set on
+    it for this session's call (calls keep the persona they started with) and reset afterwards.
+    """
     scenario = planned.scenario
     model = planned.variant.get("model") or model_name(scenario, target.model)
     timeline = Timeline(planned.instance, stream=run_dir.timeline)
@@ -152,6 +157,8 @@ async def run_scenario(
     session: RealtimeSession | None = None
     error: tuple[str, FailureKind] | None = None
     try:
+        if standin is not None and scenario.persona is not None:
+            standin.use_persona(scenario.persona)
         session = await RealtimeSession.connect(
             Target(target.base_url, target.api_key, model=model),
             timeline=timeline,
@@ -168,6 +175,8 @@ async def run_scenario(
         error = ("interrupted", FailureKind.INTERRUPTED)
         raise
     finally:
+        if standin is not None and scenario.persona is not None:
+            standin.use_persona(None)
         if session is not None:
             await asyncio.shield(session.close())
         report = score_scenario(scenario, timeline, outcomes, run_dir.path)
@@ -220,8 +229,10 @@ class SuiteRun:
         self._stream = (self.path / "timeline.jsonl").open("w", encoding="utf-8")
         self.run_dir = RunDirectory(path=self.path, timeline=self._stream)
 
-    async def run(self, planned: PlannedRun, target: Target) -> ScenarioReport:
-        await run_scenario(planned, target, self.options, self.run_dir, self.report.scenarios)
+    async def run(
+        self, planned: PlannedRun, target: Target, standin: PersonaHost | None = None
+    ) -> ScenarioReport:
+        await run_scenario(planned, target, self.options, self.run_dir, self.report.scenarios, standin)
         self.save()
         return self.report.scenarios[-1]
 
@@ -250,7 +261,8 @@ async def run_suite(scenarios: Sequence[Scenario], options: RunOptions) -> tuple
     try:
         async with TargetPool(options, open_target) as targets:
             for planned in plan:
-                await run.run(planned, await targets.get(planned.scenario))
+                resolved = await targets.get(planned.scenario)
+                await run.run(planned, resolved.target, resolved.standin)
     except (asyncio.CancelledError, KeyboardInterrupt):
         run.report.interrupted = True
         raise

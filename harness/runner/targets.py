@@ -9,11 +9,27 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
 from harness.client import ConnectMode, Target
 from harness.scenario import Scenario
+
+
+class PersonaHost(Protocol):
+    """The built-in stand-in, as far as a scenario's ``persona`` needs it."""
+
+    def use_persona(self, persona: Path | None) -> object: ...
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """Where to connect, and the stand-in behind it when it is ours (so a scenario can set its persona)."""
+
+    target: Target
+    standin: PersonaHost | None = None
 
 
 class _Options(Protocol):
@@ -33,13 +49,15 @@ def model_name(scenario: Scenario, default: str) -> str:
 class TargetPool:
     """Targets opened on first use, keyed by their ``--target`` value."""
 
-    def __init__(self, options: Any, opener: Callable[[Any], AbstractAsyncContextManager[Target]]) -> None:
+    def __init__(
+        self, options: Any, opener: Callable[[Any], AbstractAsyncContextManager[ResolvedTarget]]
+    ) -> None:
         self.options = options
         self.opener = opener
         self._stack = AsyncExitStack()
-        self._open: dict[str, Target] = {}
+        self._open: dict[str, ResolvedTarget] = {}
 
-    async def get(self, scenario: Scenario) -> Target:
+    async def get(self, scenario: Scenario) -> ResolvedTarget:
         name = scenario.target or self.options.target
         if name not in self._open:
             options = dataclasses.replace(self.options, target=name)

@@ -44,8 +44,28 @@ def resolve_audio(scenario: Scenario, audio: Path) -> Path:
     return audio if audio.is_absolute() else (base / audio).resolve()
 
 
+def _anchored(scenario: Scenario, document: YamlDocument) -> Scenario:
+    """The persona path made absolute against the file that wrote it (defaults travel to other files)."""
+    if scenario.persona is None or scenario.persona.is_absolute():
+        return scenario
+    return scenario.model_copy(update={"persona": (document.path.parent / scenario.persona).resolve()})
+
+
+def _bad_persona(document: YamlDocument, persona: Path | None, path: DataPath) -> list[str]:
+    """A persona file that is missing or that the stand-in would refuse, found before any call."""
+    if persona is None:
+        return []
+    from harness.server.persona import PersonaError, load_persona  # the stand-in owns the format
+
+    try:
+        load_persona(persona)
+    except PersonaError as exc:
+        return [f"{document.where(path)}: {field_name(path)}: {exc}; see examples/personas/"]
+    return []
+
+
 def _missing_audio(document: YamlDocument, scenario: Scenario, prefix: DataPath) -> list[str]:
-    problems: list[str] = []
+    problems: list[str] = _bad_persona(document, scenario.persona, (*prefix, "persona"))
     for index, turn in enumerate(scenario.turns):
         for where, clip in turn.clips():
             resolved = resolve_audio(scenario, clip.path)
@@ -80,6 +100,7 @@ def load_file(path: Path, stack: tuple[Path, ...] = ()) -> LoadedFile:
         except ValidationError as exc:
             loaded.problems.extend(format_validation_errors(document, exc))
             return loaded
+        scenario = _anchored(scenario, document)
         loaded.problems.extend(_missing_audio(document, scenario, ()))
         loaded.scenarios.append(scenario)
         return loaded
@@ -88,8 +109,12 @@ def load_file(path: Path, stack: tuple[Path, ...] = ()) -> LoadedFile:
     except ValidationError as exc:
         loaded.problems.extend(format_validation_errors(document, exc))
         return loaded
+    if suite.defaults.persona is not None and not suite.defaults.persona.is_absolute():
+        persona = (path.parent / suite.defaults.persona).resolve()
+        loaded.problems.extend(_bad_persona(document, persona, ("defaults", "persona")))
+        suite = suite.model_copy(update={"defaults": suite.defaults.model_copy(update={"persona": persona})})
     for index, scenario in enumerate(suite.scenarios):
-        placed = scenario.model_copy(update={"source": path})
+        placed = _anchored(scenario.model_copy(update={"source": path}), document)
         loaded.problems.extend(_missing_audio(document, placed, ("scenarios", index)))
         loaded.scenarios.append(apply_defaults(placed, suite.defaults, suite.suite))
     for index, pattern in enumerate(suite.include):

@@ -91,6 +91,11 @@ class _Shared(Strict):
     )
     connect: ConnectName | None = Field(default=None, description="Overrides `rth run --connect`")
     model: str | None = Field(default=None, description="Overrides `rth run --model`")
+    persona: Path | None = Field(
+        default=None,
+        description="Reply rules (YAML, see examples/personas/) for the built-in stand-in, relative to "
+        "this file; other targets ignore it",
+    )
     session: SessionConfig = Field(
         default_factory=SessionConfig, description="The session object sent with session.update"
     )
@@ -150,7 +155,7 @@ def apply_defaults(scenario: Scenario, defaults: _Shared, suite: str | None = No
     """The scenario with a suite's defaults under it: what the scenario sets wins, mappings
     (session, expectations) merge key by key, tags add up (the suite's name becomes a tag)."""
     update: dict[str, Any] = {}
-    for name in ("target", "connect", "model"):
+    for name in ("target", "connect", "model", "persona"):
         if name in defaults.model_fields_set and name not in scenario.model_fields_set:
             update[name] = getattr(defaults, name)
     for name, model in (
