@@ -26,11 +26,11 @@ def render_table(report: RunReport, console: Console) -> None:
     table = Table(title=f"rth run {report.run_id}")
     table.add_column("scenario/turn", no_wrap=True)
     table.add_column("result", no_wrap=True)
-    table.add_column("user heard", no_wrap=True, overflow="ellipsis", max_width=36)
+    table.add_column("user heard", no_wrap=True, overflow="ellipsis", max_width=32)
     table.add_column("WER", justify="right", no_wrap=True)
-    table.add_column("status", no_wrap=True)
+    table.add_column("status", no_wrap=True, min_width=9)
     for _, label in SHOWN_LATENCIES:
-        table.add_column(f"{label} ms", justify="right", no_wrap=True)
+        table.add_column(f"{label} ms", justify="right", no_wrap=True, min_width=len(label) + 3)
     for scenario in report.scenarios:
         if scenario.error and not scenario.turns:
             table.add_row(scenario.name, "[red]ERROR[/]", scenario.error)
