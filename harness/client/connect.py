@@ -114,7 +114,8 @@ async def post_offer(
         raise ConnectError(f"POST {url} answered HTTP {status} without a Location header (no call id)")
     if not body.startswith("v=0"):
         raise ConnectError(
-            f"POST {url} answered HTTP {status} but the body is not an SDP answer: {body[:60]!r}"
+            f"POST {url} answered HTTP {status} but the body is not an SDP answer: "
+            f"{scrub(body[:60], *secrets)!r}"
         )
     return SdpAnswer(sdp=body, call_id=call_id_from_location(location), location=location, status=status)
 

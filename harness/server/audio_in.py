@@ -14,7 +14,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 ASR_RATE = 16_000
-_BYTES_PER_MS = ASR_RATE * 2 // 1000
+BYTES_PER_MS = ASR_RATE * 2 // 1000  # 16 kHz mono s16
 
 logger = logging.getLogger(__name__)
 
@@ -29,13 +29,13 @@ class InputAudioBuffer:
 
     def __init__(self, max_seconds: float) -> None:
         self._pcm = bytearray()
-        self._max_bytes = int(max_seconds * 1000) * _BYTES_PER_MS
+        self._max_bytes = int(max_seconds * 1000) * BYTES_PER_MS
         self.received_ms = 0.0
         self.listeners: list[Callable[[bytes, float], None]] = []
 
     @property
     def duration_ms(self) -> float:
-        return len(self._pcm) / _BYTES_PER_MS
+        return len(self._pcm) / BYTES_PER_MS
 
     @property
     def start_ms(self) -> float:
@@ -45,7 +45,7 @@ class InputAudioBuffer:
     def append(self, pcm: bytes) -> None:
         at = self.received_ms
         self._pcm += pcm
-        self.received_ms += len(pcm) / _BYTES_PER_MS
+        self.received_ms += len(pcm) / BYTES_PER_MS
         if len(self._pcm) > self._max_bytes:
             del self._pcm[: len(self._pcm) - self._max_bytes]
         for listener in self.listeners:
@@ -56,7 +56,7 @@ class InputAudioBuffer:
         start): the committed turn. The buffer starts over."""
         skip = 0
         if from_ms is not None and from_ms > self.start_ms:
-            skip = min(len(self._pcm), int((from_ms - self.start_ms) * _BYTES_PER_MS) // 2 * 2)
+            skip = min(len(self._pcm), int((from_ms - self.start_ms) * BYTES_PER_MS) // 2 * 2)
         pcm = bytes(self._pcm[skip:])
         self._pcm.clear()
         return pcm

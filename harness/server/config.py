@@ -54,7 +54,7 @@ class ServerConfig:
 
     host: str = "127.0.0.1"
     port: int = 8089
-    api_key: str | None = None
+    api_key: str | None = field(default=None, repr=False)  # never in a logged repr
     model: str = "gpt-realtime"
     voice: str = "cedar"
     instructions: str = DEFAULT_INSTRUCTIONS

@@ -26,7 +26,7 @@ from typing import Any
 from harness.protocol import ClientEventType, ServerEventType
 from harness.server import events, session
 from harness.server.asr import Recognizer
-from harness.server.audio_in import InputAudioBuffer
+from harness.server.audio_in import BYTES_PER_MS, InputAudioBuffer
 from harness.server.audio_out import OutgoingAudioTrack
 from harness.server.config import ServerConfig
 from harness.server.errors import ApiError, invalid_value
@@ -254,7 +254,8 @@ class Conversation:
             )
         pcm = self.input_audio.take(from_ms)
         item = events.user_audio_item(item_id or events.new_item_id(), None)
-        record = ItemRecord(item, audio_ms=len(pcm) / 32, text=asyncio.get_running_loop().create_future())
+        transcript: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        record = ItemRecord(item, audio_ms=len(pcm) / BYTES_PER_MS, text=transcript)
         previous = self.items.add(record)
         self.emit(E.INPUT_AUDIO_BUFFER_COMMITTED, previous_item_id=previous, item_id=item["id"])
         self.emit(E.CONVERSATION_ITEM_ADDED, previous_item_id=previous, item=item)

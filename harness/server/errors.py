@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 
 class ApiError(Exception):
     """A request the API refuses: HTTP status plus the error object's fields."""
@@ -40,3 +42,10 @@ class ApiError(Exception):
 def invalid_value(param: str, message: str) -> ApiError:
     """The API's error for a field with a wrong value (``code: invalid_value``, ``param`` names it)."""
     return ApiError(message, code="invalid_value", param=param)
+
+
+def schema_error(exc: ValidationError, *prefix: str) -> ApiError:
+    """``invalid_value`` for the first error of a pydantic check, ``param`` = ``prefix`` + its location."""
+    first = exc.errors()[0]
+    where = ".".join([*prefix, *(str(part) for part in first["loc"])])
+    return invalid_value(where, f"Invalid value for '{where}': {first['msg']}.")

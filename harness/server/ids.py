@@ -13,6 +13,10 @@ _ALPHABET = string.ascii_letters + string.digits
 _LENGTH = 22
 
 
+def random_alphanumerics(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
 def new_id(prefix: str) -> str:
     """``prefix`` + ``_`` + 22 random alphanumerics, e.g. ``new_id("item")`` -> ``item_...``."""
-    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(_LENGTH))
+    return prefix + "_" + random_alphanumerics(_LENGTH)

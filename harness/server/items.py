@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from harness.protocol import ServerEventType
 from harness.server import events
-from harness.server.errors import ApiError, invalid_value
+from harness.server.errors import ApiError, invalid_value, schema_error
 
 E = ServerEventType
 ROOT = "root"
@@ -109,9 +109,7 @@ class ItemEvents:
         try:
             TypeAdapter(ConversationItem).validate_python(item)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(["item", *(str(p) for p in first["loc"])])
-            raise invalid_value(where, f"Invalid value for '{where}': {first['msg']}.") from None
+            raise schema_error(exc, "item") from None
         assert isinstance(item, dict)
         after = event.get("previous_item_id")
         if after is not None and after != ROOT and after not in self.store:

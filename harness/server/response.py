@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-import string
 import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
@@ -32,19 +30,18 @@ from harness.protocol import SAMPLE_RATE, ServerEventType
 from harness.server import events
 from harness.server.audio_out import OutgoingAudioTrack, PlaybackSegment
 from harness.server.config import ResponsePacing
-from harness.server.ids import new_id
+from harness.server.ids import new_id, random_alphanumerics
 from harness.server.timing import CallTiming, DelayKind, TimingRecord, elapsed_ms, wait_until_ms
 from harness.server.tts import Synthesizer
 
 logger = logging.getLogger(__name__)
 E = ServerEventType
 LEAD_S = 0.3  # generate-ahead: audio generated before playback starts
-_PAD = string.ascii_letters + string.digits
 
 
 def obfuscation(chunk: str) -> str:
     """Random padding that hides the delta's length, as the live API adds to every delta."""
-    return "".join(secrets.choice(_PAD) for _ in range(max(2, 16 - len(chunk))))
+    return random_alphanumerics(max(2, 16 - len(chunk)))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from harness.server import session
-from harness.server.errors import ApiError, invalid_value
+from harness.server.errors import ApiError, invalid_value, schema_error
 from harness.server.items import ItemStore
 from harness.server.response import ResponseOptions
 
@@ -39,27 +39,12 @@ def resolve_options(params: Any, current: dict[str, Any], items: ItemStore) -> R
     try:
         RealtimeResponseCreateParams.model_validate(checked)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(["response", *(str(part) for part in first["loc"])])
-        raise invalid_value(where, f"Invalid value for '{where}': {first['msg']}.") from None
+        raise schema_error(exc, "response") from None
 
     modalities = params.get("output_modalities") or current["output_modalities"]
-    if sorted(modalities) not in (["audio"], ["text"]):
-        raise invalid_value(
-            "response.output_modalities",
-            "Invalid value for 'output_modalities': use either ['audio'] or ['text'], not both.",
-        )
+    session.check_modalities(modalities, "response")
     audio_out = (params.get("audio") or {}).get("output") or {}
-    voice = audio_out.get("voice")
-    if isinstance(voice, str) and voice not in session.VOICES:
-        supported = ", ".join(f"'{v}'" for v in session.VOICES)
-        raise invalid_value(
-            "response.audio.output.voice", f"Invalid value: '{voice}'. Supported values are: {supported}."
-        )
-    if voice is None:
-        voice = session.voice_of(current)
-    elif isinstance(voice, dict):
-        voice = str(voice.get("id", ""))
+    session.check_voice(audio_out.get("voice"), "response")
     conversation = params.get("conversation") or "auto"
     if conversation not in ("auto", "none"):
         raise invalid_value(
@@ -68,7 +53,7 @@ def resolve_options(params: Any, current: dict[str, Any], items: ItemStore) -> R
         )
     return ResponseOptions(
         modalities=list(modalities),
-        voice=str(voice),
+        voice=session.voice_of(params if audio_out.get("voice") is not None else current),
         speed=session.speed_of(current),
         output_format=audio_out.get("format") or current["audio"]["output"]["format"],
         max_output_tokens=params.get("max_output_tokens") or current["max_output_tokens"],
@@ -114,8 +99,6 @@ def _input_items(raw: Any, items: ItemStore) -> list[dict[str, Any]] | None:
         try:
             TypeAdapter(ConversationItem).validate_python(entry)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(["response", "input", str(i), *(str(p) for p in first["loc"])])
-            raise invalid_value(where, f"Invalid value for '{where}': {first['msg']}.") from None
+            raise schema_error(exc, "response", "input", str(i)) from None
         resolved.append(entry)
     return resolved

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.server.config import ServerConfig, TurnDetectionDefault
-from harness.server.errors import ApiError, invalid_value
+from harness.server.errors import ApiError, invalid_value, schema_error
 from harness.server.ids import new_id
 
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "sage", "shimmer", "verse", "marin", "cedar")
@@ -108,9 +108,7 @@ def validate_update(update: Any, *, param: str = "session") -> dict[str, Any]:
     try:
         RealtimeSessionCreateRequest.model_validate(update)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join([param, *(str(part) for part in first["loc"])])
-        raise invalid_value(where, f"Invalid value for '{where}': {first['msg']}.") from None
+        raise schema_error(exc, param) from None
     _check_semantics(update, param)
     return {k: v for k, v in update.items() if k not in _READ_ONLY}
 
@@ -118,22 +116,32 @@ def validate_update(update: Any, *, param: str = "session") -> dict[str, Any]:
 def _check_semantics(update: dict[str, Any], param: str) -> None:
     """The rules the pydantic model does not encode (voice names, one modality, speed range)."""
     modalities = update.get("output_modalities")
-    if modalities is not None and sorted(modalities) not in (["audio"], ["text"]):
-        raise invalid_value(
-            f"{param}.output_modalities",
-            "Invalid value for 'output_modalities': use either ['audio'] or ['text'], not both.",
-        )
+    if modalities is not None:
+        check_modalities(modalities, param)
     output = (update.get("audio") or {}).get("output") or {}
-    voice = output.get("voice")
-    if isinstance(voice, str) and voice not in VOICES:
-        supported = ", ".join(f"'{v}'" for v in VOICES)
-        raise invalid_value(
-            f"{param}.audio.output.voice", f"Invalid value: '{voice}'. Supported values are: {supported}."
-        )
+    check_voice(output.get("voice"), param)
     speed = output.get("speed")
     if speed is not None and not 0.25 <= float(speed) <= 1.5:
         raise invalid_value(
             f"{param}.audio.output.speed", f"Invalid value for 'speed': {speed} (expected 0.25 to 1.5)."
+        )
+
+
+def check_modalities(modalities: Any, param: str) -> None:
+    """``output_modalities`` is exactly one of audio or text (``param``: the object holding it)."""
+    if sorted(modalities) not in (["audio"], ["text"]):
+        raise invalid_value(
+            f"{param}.output_modalities",
+            "Invalid value for 'output_modalities': use either ['audio'] or ['text'], not both.",
+        )
+
+
+def check_voice(voice: Any, param: str) -> None:
+    """A voice given by name is one the API knows (a custom voice object passes)."""
+    if isinstance(voice, str) and voice not in VOICES:
+        supported = ", ".join(f"'{v}'" for v in VOICES)
+        raise invalid_value(
+            f"{param}.audio.output.voice", f"Invalid value: '{voice}'. Supported values are: {supported}."
         )
 
 

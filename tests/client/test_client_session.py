@@ -140,6 +140,9 @@ async def test_play_and_capture_round_trip_with_onset_at_packet_arrival(
         await session.play(wav)
         end_t = timeline.now()
         await asyncio.sleep(0.9)  # echo latency + the 500 ms offset hangover
+        async with asyncio.timeout(10):  # a loaded machine may need longer: wait for the offset itself
+            while Milestone.OUTPUT_AUDIO_OFFSET not in marks(timeline):
+                await asyncio.sleep(0.02)
         captured = session.capture.end_segment()
         pacing = session.track.stats
 
@@ -173,24 +176,37 @@ async def test_play_and_capture_round_trip_with_onset_at_packet_arrival(
     )
 
 
+async def playing(session: RealtimeSession) -> None:
+    """Until the clip just handed to play() has started (one more INPUT_AUDIO_START mark than ends)."""
+
+    def count(kind: Milestone) -> int:
+        return sum(1 for e in session.timeline if e.type == kind)
+
+    for _ in range(500):
+        if count(Milestone.INPUT_AUDIO_START) > count(Milestone.INPUT_AUDIO_END):
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("play() never started")
+
+
 async def test_cut_short_play_still_marks_its_end(fake: FakeRealtime, tmp_path: Path) -> None:
     wav = tone_wav(tmp_path / "long.wav", rate=48000, lead_s=0.0, tone_s=2.0, tail_s=0.0)
     async with await RealtimeSession.connect(Target(fake.base_url, API_KEY), session_config=None) as session:
         # 1. The caller cancels play().
         task = asyncio.ensure_future(session.play(wav))
-        await asyncio.sleep(0.1)
+        await playing(session)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
         assert not session.producer.busy
         # 2. stop_audio() (barge-in style): play() returns normally.
         task = asyncio.ensure_future(session.play(wav))
-        await asyncio.sleep(0.1)
+        await playing(session)
         session.stop_audio()
         await asyncio.wait_for(task, 1.0)
         # 3. The session closes under play(): ConnectError.
         task = asyncio.ensure_future(session.play(wav))
-        await asyncio.sleep(0.1)
+        await playing(session)
         await session.close()
         with pytest.raises(ConnectError, match="closed while audio was playing"):
             await task

@@ -27,6 +27,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from harness.ice import loopback_only, rtc_configuration
 from harness.protocol import FRAME_SAMPLES, SAMPLE_RATE, parse_server_event
+from harness.server.tts import resample_to_48k
 
 SILENT_PEAK = 64  # Opus decodes digital silence to exact zeros; anything above this is sound
 
@@ -35,13 +36,7 @@ def flite_wav(text: str, path: Path, voice: str = "slt") -> np.ndarray:
     """Synthesise ``text`` with flite and return it as int16 mono 48 kHz."""
     subprocess.run(["flite", "-voice", voice, "-t", text, "-o", str(path)], check=True)
     samples, rate = soundfile.read(path, dtype="int16")
-    frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
-    frame.sample_rate = rate
-    frame.pts = 0
-    frame.time_base = Fraction(1, rate)
-    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
-    frames = [*resampler.resample(frame), *resampler.resample(None)]
-    return np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(np.int16)
+    return resample_to_48k(samples, rate)
 
 
 class PlayerTrack(MediaStreamTrack):
