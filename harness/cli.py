@@ -6,7 +6,6 @@ Exit codes: 0 every expectation met, 1 some failed (or the run failed), 2 bad us
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import sys
@@ -98,6 +97,8 @@ def run(
     reports/<run-id>/ gets report.json, timeline.jsonl, the audio sent and received, junit.xml,
     summary.md and index.html; reports/latest points at it.
     """
+    import asyncio
+
     from harness.client import ConnectMode
     from harness.report import render_table
     from harness.runner import RunOptions, run_suite
@@ -334,7 +335,7 @@ def compare(
     from harness.report.table import render_compare
 
     try:
-        data = [load_run(path) for path in runs]
+        data = [load_run(path, timelines=False) for path in runs]  # the reports are compared
         if prices is not None:
             table = load_prices(prices)
             for item in data:

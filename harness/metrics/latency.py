@@ -113,8 +113,10 @@ def _ms(start: float | None, end: float | None) -> float | None:
 
 def connect_latency(entries: Iterable[TimelineEntry]) -> dict[str, float | None]:
     """Connect phases from the ``connect.*`` milestones and the first session events."""
-    index = TimelineIndex(entries)
+    return _connect_latency(TimelineIndex(entries))
 
+
+def _connect_latency(index: TimelineIndex) -> dict[str, float | None]:
     def at(milestone: Milestone) -> float | None:
         return index.t(index.first(EntryKind.MILESTONE, milestone))
 
@@ -283,7 +285,10 @@ def _voice_to_voice(index: TimelineIndex, turn: int) -> float | None:
 
 def turn_latencies(entries: Iterable[TimelineEntry]) -> list[TurnLatency]:
     """One :class:`TurnLatency` per turn number found on any entry, in turn order."""
-    index = TimelineIndex(entries)
+    return _turn_latencies(TimelineIndex(entries))
+
+
+def _turn_latencies(index: TimelineIndex) -> list[TurnLatency]:
     results: list[TurnLatency] = []
     for turn in index.turns():
         item_id, input_metrics = _input_metrics(index, turn)
@@ -303,5 +308,5 @@ def turn_latencies(entries: Iterable[TimelineEntry]) -> list[TurnLatency]:
 
 def session_latency(entries: Iterable[TimelineEntry]) -> SessionLatency:
     """Connect phases and per-turn latencies of one session."""
-    items = list(entries)
-    return SessionLatency(connect=connect_latency(items), turns=tuple(turn_latencies(items)))
+    index = TimelineIndex(entries)  # sorted and indexed once for both
+    return SessionLatency(connect=_connect_latency(index), turns=tuple(_turn_latencies(index)))

@@ -79,8 +79,8 @@ class WordOp:
 
 
 @dataclass(frozen=True, slots=True)
-class WerScore:
-    """WER of one utterance; counts and alignment are those of the normalised texts."""
+class _WerCounts:
+    """The figures an utterance's score and a corpus's pooled score share (in report key order)."""
 
     wer: float
     raw_wer: float
@@ -89,15 +89,21 @@ class WerScore:
     insertions: int
     hits: int
     reference_words: int
+
+    @property
+    def errors(self) -> int:
+        return self.substitutions + self.deletions + self.insertions
+
+
+@dataclass(frozen=True, slots=True)
+class WerScore(_WerCounts):
+    """WER of one utterance; counts and alignment are those of the normalised texts."""
+
     reference: str  # normalised
     hypothesis: str  # normalised
     alignment: tuple[WordOp, ...]
     raw_errors: int  # S + D + I of the raw alignment, kept so raw WER can be pooled
     raw_reference_words: int
-
-    @property
-    def errors(self) -> int:
-        return self.substitutions + self.deletions + self.insertions
 
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)
@@ -113,21 +119,10 @@ class WerScore:
 
 
 @dataclass(frozen=True, slots=True)
-class PooledWer:
+class PooledWer(_WerCounts):
     """Corpus WER: total errors over total reference words (longer utterances weigh more)."""
 
-    wer: float
-    raw_wer: float
-    substitutions: int
-    deletions: int
-    insertions: int
-    hits: int
-    reference_words: int
     utterances: int
-
-    @property
-    def errors(self) -> int:
-        return self.substitutions + self.deletions + self.insertions
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

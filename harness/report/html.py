@@ -132,12 +132,17 @@ def _wer_plot(run: RunData) -> Markup | None:
     return Markup(plots.wer_bars(rows[:MAX_WER_BARS])) if rows else None
 
 
+def _comparison_plot(comparison: Comparison) -> Markup | None:
+    """p50 with its interval per group, for the key metrics the comparison has."""
+    present = [m for m in KEY_METRICS if any(r.metric == m for r in comparison.rows)]
+    return Markup(plots.comparison(comparison, present)) if present else None
+
+
 def _comparison(groups: list[Group]) -> tuple[Comparison | None, Markup | None]:
     if len(groups) < 2:
         return None, None
     result = compare(groups)
-    present = [m for m in KEY_METRICS if any(r.metric == m for r in result.rows)]
-    return result, Markup(plots.comparison(result, present)) if present else None
+    return result, _comparison_plot(result)
 
 
 def _pooled_wers(report: RunReport) -> list[tuple[str, float]]:
@@ -176,14 +181,14 @@ def render_html(run: RunData, embed: AudioEmbedder | None = None) -> str:
 
 
 def render_compare_html(comparison: Comparison, title: str) -> str:
-    present = [m for m in KEY_METRICS if any(r.metric == m for r in comparison.rows)]
-    plot = Markup(plots.comparison(comparison, present)) if present else None
-    groups = comparison.groups
     return (
         _environment()
         .get_template("compare.html.j2")
         .render(
-            title=title, comparison=comparison, comparison_plot=plot, latency_plots=_latency_plots(groups)
+            title=title,
+            comparison=comparison,
+            comparison_plot=_comparison_plot(comparison),
+            latency_plots=_latency_plots(comparison.groups),
         )
     )
 

@@ -34,10 +34,7 @@ def render_data(run: RunData) -> Rendered:
 
 def render_run(path: Path, report: RunReport | None = None) -> Rendered:
     """Render ``path`` (its report.json, or ``report`` when given, plus its timeline.jsonl)."""
-    run = load_run(path)
-    if report is not None:
-        run.report = report
-    return render_data(run)
+    return render_data(load_run(path, report))
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,26 +19,36 @@ class RunData:
     path: Path
     report: RunReport
     timelines: dict[str, list[TimelineEntry]] = field(default_factory=dict)
+    _windows: dict[str, dict[int, tuple[float, float]]] = field(default_factory=dict, init=False, repr=False)
 
     def timeline_of(self, scenario: ScenarioReport) -> list[TimelineEntry]:
         return self.timelines.get(scenario.instance or scenario.name, [])
 
     def turn_window(self, scenario: ScenarioReport, index: int) -> tuple[float, float] | None:
         """Timeline seconds of the turn's start and end milestones (None when not recorded)."""
-        start = end = None
-        for entry in self.timeline_of(scenario):
-            if entry.turn == index and entry.type == "turn.start" and start is None:
-                start = entry.t
-            elif entry.turn == index and entry.type == "turn.end":
-                end = entry.t
-        if start is None:
-            return None
-        return start, end if end is not None else start
+        key = scenario.instance or scenario.name
+        if key not in self._windows:  # one pass per session, not one per turn and renderer
+            self._windows[key] = _turn_windows(self.timeline_of(scenario))
+        return self._windows[key].get(index)
 
     def duration_s(self, scenario: ScenarioReport) -> float:
         """Seconds from the session's first to its last timeline entry (0 without a timeline)."""
         entries = self.timeline_of(scenario)
         return max((e.t for e in entries), default=0.0) - min((e.t for e in entries), default=0.0)
+
+
+def _turn_windows(entries: list[TimelineEntry]) -> dict[int, tuple[float, float]]:
+    """Per turn: its first ``turn.start`` and its last ``turn.end`` (the start when it never ended)."""
+    starts: dict[int, float] = {}
+    ends: dict[int, float] = {}
+    for entry in entries:
+        if entry.turn is None:
+            continue
+        if entry.type == "turn.start":
+            starts.setdefault(entry.turn, entry.t)
+        elif entry.type == "turn.end":
+            ends[entry.turn] = entry.t
+    return {turn: (start, ends.get(turn, start)) for turn, start in starts.items()}
 
 
 def resolve_run_dir(path: Path) -> Path:
@@ -51,15 +61,19 @@ def resolve_run_dir(path: Path) -> Path:
     raise ScenarioError(f"{path}: not a run directory (no report.json); pass reports/<run-id>")
 
 
-def load_run(path: Path) -> RunData:
+def load_run(path: Path, report: RunReport | None = None, *, timelines: bool = True) -> RunData:
+    """The run at ``path``. ``report`` is used instead of reading report.json when the caller holds
+    it (just written); ``timelines=False`` skips timeline.jsonl for callers that need only the report."""
     run_dir = resolve_run_dir(path)
-    try:
-        report = read_report(run_dir / "report.json")
-    except ValueError as exc:
-        raise ScenarioError(
-            f"{run_dir / 'report.json'}: not a valid rth report: {exc}".splitlines()[0]
-        ) from None
-    return RunData(path=run_dir, report=report, timelines=_timelines(run_dir / "timeline.jsonl"))
+    if report is None:
+        try:
+            report = read_report(run_dir / "report.json")
+        except ValueError as exc:
+            raise ScenarioError(
+                f"{run_dir / 'report.json'}: not a valid rth report: {exc}".splitlines()[0]
+            ) from None
+    entries = _timelines(run_dir / "timeline.jsonl") if timelines else {}
+    return RunData(path=run_dir, report=report, timelines=entries)
 
 
 def _timelines(path: Path) -> dict[str, list[TimelineEntry]]:

@@ -11,12 +11,9 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import BaseModel
 
 from harness.errors import ScenarioError
-from harness.scenario import Scenario
+from harness.scenario import Scenario, SessionConfig
 
 MATRIX_AXES = ("model", "voice")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -94,26 +91,18 @@ def variants(matrix: dict[str, list[str]]) -> list[Variant]:
     return [Variant(tuple(zip(axes, combo, strict=True))) for combo in itertools.product(*matrix.values())]
 
 
-def _session_data(scenario: Scenario) -> dict[str, Any]:
-    session: Any = scenario.session
-    if isinstance(session, BaseModel):
-        return dict(session.model_dump(mode="json", exclude_unset=True))
-    return dict(session)
-
-
 def with_voice(scenario: Scenario, voice: str) -> Scenario:
     """The scenario with ``session.audio.output.voice`` replaced (the rest of the session kept)."""
-    data = _session_data(scenario)
+    data = scenario.session.payload()
     audio = dict(data.get("audio") or {})
     audio["output"] = {**(audio.get("output") or {}), "voice": voice}
     data["audio"] = audio
-    session: Any = scenario.session
-    replaced = type(session).model_validate(data) if isinstance(session, BaseModel) else data
-    return scenario.model_copy(update={"session": replaced})
+    return scenario.model_copy(update={"session": SessionConfig.model_validate(data)})
 
 
 def voice_of(scenario: Scenario) -> str | None:
-    voice = ((_session_data(scenario).get("audio") or {}).get("output") or {}).get("voice")
+    audio = scenario.session.audio
+    voice = audio.output.voice if audio is not None and audio.output is not None else None
     if isinstance(voice, dict):
         return str(voice.get("id")) if voice.get("id") else None
     return str(voice) if voice else None

@@ -23,16 +23,15 @@ from harness.metrics import (
 )
 from harness.report.model import FailureKind, RunReport, ScenarioReport, TurnReport
 from harness.runner.transcripts import (
+    ReceivedEvents,
     assistant_transcript,
-    received,
     response_status,
-    turn_events,
     user_transcript,
 )
 from harness.runner.turns import TurnOutcome
 from harness.runner.verdicts import scenario_verdicts, turn_verdicts
 from harness.scenario import Scenario
-from harness.timeline import Timeline, TimelineEntry
+from harness.timeline import Timeline
 
 Recogniser = Callable[[Path], str]
 
@@ -61,7 +60,7 @@ def score_turn(
     scenario: Scenario,
     outcome: TurnOutcome,
     latency: TurnLatency | None,
-    entries: Sequence[TimelineEntry],
+    events: ReceivedEvents,
     root: Path,
     recogniser: Recogniser = recognise,
 ) -> TurnReport:
@@ -78,10 +77,10 @@ def score_turn(
         reply=turn.reply,
         audio_sent=_relative(outcome.audio_sent, root),
         audio_received=_relative(captured.path, root) if captured else None,
-        user_transcript=turn.say if turn.say is not None else user_transcript(entries, item_id),
-        assistant_transcript=assistant_transcript(entries, response_id),
+        user_transcript=turn.say if turn.say is not None else user_transcript(events, item_id),
+        assistant_transcript=assistant_transcript(events, response_id),
         response_id=response_id,
-        response_status=response_status(entries, response_id),
+        response_status=response_status(events, response_id),
         audio_received_non_silent=captured.non_silent if captured else None,
         audio_received_peak_dbfs=captured.peak_dbfs if captured else None,
         latencies_ms=dict(latency.metrics) if latency else {},
@@ -95,7 +94,7 @@ def score_turn(
     consistency = _consistency(report, captured.path if captured else None, recogniser)
     report.consistency_wer = consistency.to_dict() if consistency else None
     report.verdicts = turn_verdicts(
-        scenario.expectations(outcome.index), report, turn_events(entries, outcome.index)
+        scenario.expectations(outcome.index), report, events.of_turn(outcome.index)
     )
     if report.error is None and not report.passed:
         report.failure_kind = FailureKind.EXPECTATION
@@ -115,6 +114,7 @@ def score_scenario(
     recogniser: Recogniser = recognise,
 ) -> ScenarioReport:
     entries = timeline.entries
+    events = ReceivedEvents(entries)
     latency = session_latency(entries)
     by_turn = {turn.turn: turn for turn in latency.turns}
     report = ScenarioReport(
@@ -122,16 +122,16 @@ def score_scenario(
         source=str(scenario.source) if scenario.source else None,
         tags=list(scenario.tags),
         connect_ms=dict(latency.connect),
-        error_events=len(received(entries, "error")),
+        error_events=len(events.of_type("error")),
     )
     for outcome in outcomes:
         report.turns.append(
-            score_turn(scenario, outcome, by_turn.get(outcome.index), entries, root, recogniser)
+            score_turn(scenario, outcome, by_turn.get(outcome.index), events, root, recogniser)
         )
     report.pooled_input_wer = _pooled([t.input_wer for t in report.turns])
     report.pooled_output_wer = _pooled([t.output_wer for t in report.turns])
     report.pooled_consistency_wer = _pooled([t.consistency_wer for t in report.turns])
-    report.verdicts = scenario_verdicts(scenario.expect, report, turn_events(entries, None))
+    report.verdicts = scenario_verdicts(scenario.expect, report, events.of_turn(None))
     if report.error is None and report.failure_kind is None and not report.passed:
         report.failure_kind = FailureKind.EXPECTATION
     return report

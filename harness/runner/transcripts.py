@@ -6,33 +6,55 @@ input transcription arrives asynchronously, often during the next turn.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from harness.protocol import ServerEventType
 from harness.timeline import EntryKind, TimelineEntry
 
-
-def received(entries: Sequence[TimelineEntry], type_: str) -> list[dict[str, Any]]:
-    return [e.data for e in entries if e.kind == EntryKind.RECEIVED and e.type == type_]
+Event = dict[str, Any]
 
 
-def user_transcript(entries: Sequence[TimelineEntry], item_id: str | None) -> str | None:
+class ReceivedEvents:
+    """A session's received server events (in recording order), grouped by type and by turn in one
+    pass: every turn asks several questions, and the timeline may hold tens of thousands of deltas."""
+
+    def __init__(self, entries: Iterable[TimelineEntry]) -> None:
+        self.all: list[Event] = []
+        self._by_type: dict[str, list[Event]] = {}
+        self._by_turn: dict[int, list[Event]] = {}
+        for entry in entries:
+            if entry.kind != EntryKind.RECEIVED:
+                continue
+            self.all.append(entry.data)
+            self._by_type.setdefault(entry.type, []).append(entry.data)
+            if entry.turn is not None:
+                self._by_turn.setdefault(entry.turn, []).append(entry.data)
+
+    def of_type(self, type_: str) -> list[Event]:
+        return self._by_type.get(type_, [])
+
+    def of_turn(self, turn: int | None) -> list[Event]:
+        """Server events received while the turn ran (all of them for ``turn=None``)."""
+        return self.all if turn is None else self._by_turn.get(turn, [])
+
+
+def user_transcript(events: ReceivedEvents, item_id: str | None) -> str | None:
     """The completed input transcription of the item; its deltas joined if it never completed."""
     if item_id is None:
         return None
-    for event in received(entries, ServerEventType.INPUT_TRANSCRIPTION_COMPLETED):
+    for event in events.of_type(ServerEventType.INPUT_TRANSCRIPTION_COMPLETED):
         if event.get("item_id") == item_id:
             return str(event.get("transcript", ""))
     deltas = [
         str(e.get("delta", ""))
-        for e in received(entries, ServerEventType.INPUT_TRANSCRIPTION_DELTA)
+        for e in events.of_type(ServerEventType.INPUT_TRANSCRIPTION_DELTA)
         if e.get("item_id") == item_id
     ]
     return "".join(deltas) if deltas else None
 
 
-def assistant_transcript(entries: Sequence[TimelineEntry], response_id: str | None) -> str | None:
+def assistant_transcript(events: ReceivedEvents, response_id: str | None) -> str | None:
     """The .done transcript (audio) or text of a response; its deltas joined if .done never came."""
     if response_id is None:
         return None
@@ -40,7 +62,7 @@ def assistant_transcript(entries: Sequence[TimelineEntry], response_id: str | No
         (ServerEventType.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DONE, "transcript"),
         (ServerEventType.RESPONSE_OUTPUT_TEXT_DONE, "text"),
     ):
-        for event in received(entries, done_type):
+        for event in events.of_type(done_type):
             if event.get("response_id") == response_id:
                 return str(event.get(field, ""))
     deltas = [
@@ -49,20 +71,15 @@ def assistant_transcript(entries: Sequence[TimelineEntry], response_id: str | No
             ServerEventType.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DELTA,
             ServerEventType.RESPONSE_OUTPUT_TEXT_DELTA,
         )
-        for e in received(entries, delta_type)
+        for e in events.of_type(delta_type)
         if e.get("response_id") == response_id
     ]
     return "".join(deltas) if deltas else None
 
 
-def response_status(entries: Sequence[TimelineEntry], response_id: str | None) -> str | None:
-    for event in received(entries, ServerEventType.RESPONSE_DONE):
+def response_status(events: ReceivedEvents, response_id: str | None) -> str | None:
+    for event in events.of_type(ServerEventType.RESPONSE_DONE):
         response = event.get("response") or {}
         if response.get("id") == response_id:
             return str(response.get("status"))
     return None
-
-
-def turn_events(entries: Sequence[TimelineEntry], turn: int | None) -> list[dict[str, Any]]:
-    """Server events received while the turn ran (all of them for ``turn=None``)."""
-    return [e.data for e in entries if e.kind == EntryKind.RECEIVED and (turn is None or e.turn == turn)]

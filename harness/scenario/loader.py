@@ -55,13 +55,25 @@ def read_yaml(path: Path) -> YamlDocument:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror}); check the path") from None
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: byte {exc.start} is not UTF-8; save the file as UTF-8") from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        loader = yaml.SafeLoader(text)  # one parse (as yaml.safe_load): the node tree for the marks, its data
+        try:
+            node = loader.get_single_node()
+            data = None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         raise ScenarioError(f"{where}: invalid YAML: {exc.problem}; fix the syntax") from None
+    except yaml.reader.ReaderError as exc:  # a control character: the reader has no line marks
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        raise ScenarioError(
+            f"{path}:{line}:{column}: invalid YAML: character #x{exc.character:04x} is not allowed; remove it"
+        ) from None
     if not isinstance(data, dict) or node is None:
         raise ScenarioError(
             f"{path}:1:1: a scenario file must be a mapping with 'name' and 'turns' "

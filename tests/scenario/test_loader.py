@@ -124,6 +124,24 @@ def test_errors_name_file_line_column_and_field(tmp_path: Path, body: str, expec
     assert "\n" not in message
 
 
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"name: x\x00\nturns: []\n", ":1:8: invalid YAML: character #x0000 is not allowed"),
+        (b"name: x\nturns:\n  - say: [\x01]\n", ":3:11: invalid YAML: character #x0001 is not allowed"),
+        (b"name: \xff\nturns: []\n", ": byte 6 is not UTF-8; save the file as UTF-8"),
+    ],
+)
+def test_unreadable_text_is_one_line_error(tmp_path: Path, data: bytes, expected: str) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(data)
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}{expected}")
+    assert "\n" not in message
+
+
 def test_duplicate_names_rejected(tmp_path: Path) -> None:
     write(tmp_path, "name: same\nturns:\n  - audio: WAV\n", "a.yaml")
     write(tmp_path, "name: same\nturns:\n  - audio: WAV\n", "b.yaml")
