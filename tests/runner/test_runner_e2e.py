@@ -6,8 +6,9 @@ VAD and typed turns, a trimmed louder clip, a barge-in, an interruption, a raw e
 turns whose first-audio latency is compared with the injected delay. The stand-in counts the delay
 from its ``response.created``, so (documented in docs/metrics.md): ``first_audio_ms`` is at least
 the delay, and ``first_audio_ms - response_created_ms`` (response.created -> first loud packet, both
-on our clock) is within ``DELAY_TOLERANCE_MS`` of it (Opus packetisation and loopback delivery of
-the audio versus the data channel's). The tight accuracy goal belongs to the benchmarks.
+on our clock) is within ``DELAY_TOLERANCE_MS`` of the delay the server actually achieved (Opus
+packetisation and loopback delivery of the audio versus the data channel's). The tight accuracy
+goal belongs to the benchmarks.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from harness.report.render import render_run
 from harness.runner import RunOptions, run_suite
 from harness.scenario import load_scenarios
 from harness.server import ServerConfig, StandInServer
+from harness.server.timing import DelayKind
 from harness.timeline import read_jsonl
 
 REPO = Path(__file__).resolve().parents[2]
 DELAY_MS = 600.0
-DELAY_TOLERANCE_MS = (-20.0, 150.0)  # the upper margin absorbs event-loop stalls on a loaded CI machine
+DELAY_TOLERANCE_MS = (-50.0, 50.0)
 API_KEY = "sk-rth-test-" + secrets.token_hex(8)
 
 DELAY_SCENARIO = """\
@@ -43,7 +45,15 @@ turns:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunReport, Path]:
+def served_first_audio_ms() -> dict[str, float]:
+    """response_id -> when the stand-in actually sent the first audio (ms after its response.created)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def run(
+    tmp_path_factory: pytest.TempPathFactory, served_first_audio_ms: dict[str, float]
+) -> tuple[RunReport, Path]:
     folder = tmp_path_factory.mktemp("e2e")
     (folder / "delay.yaml").write_text(DELAY_SCENARIO, encoding="utf-8")
     scenarios = load_scenarios([REPO / "scenarios" / "features.yaml", folder / "delay.yaml"])
@@ -54,7 +64,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunReport, Path]:
             options = RunOptions(
                 target=server.base_url, api_key=API_KEY, out=folder / "reports", render=False
             )
-            return await run_suite(scenarios, options)
+            result = await run_suite(scenarios, options)
+            for record in server.timing_log.records:
+                if record.kind is DelayKind.FIRST_AUDIO and record.actual_ms is not None:
+                    served_first_audio_ms[record.subject_id] = record.actual_ms
+            return result
 
     return asyncio.run(main())
 
@@ -83,17 +97,29 @@ def test_the_feature_tour_meets_every_expectation(run: tuple[RunReport, Path]) -
     assert report.pooled_input_wer is not None and report.pooled_output_wer is not None
 
 
-def test_injected_first_audio_delay_is_measured_within_tolerance(run: tuple[RunReport, Path]) -> None:
+def test_injected_first_audio_delay_is_measured_within_tolerance(
+    run: tuple[RunReport, Path], served_first_audio_ms: dict[str, float]
+) -> None:
+    """Our measurement against the stand-in's own record of when it sent the first audio.
+
+    The server is never early (``first_audio_ms`` >= the delay). It can be late on a loaded
+    machine, which is not a measurement error, so the tolerance applies to what we measured
+    (response.created -> first loud packet) minus what the server actually did.
+    """
     report, _ = run
     low, high = DELAY_TOLERANCE_MS
     turns = scenario(report, "injected_delay").turns
     first_audio = [t.latencies_ms["first_audio_ms"] for t in turns]
     created = [t.latencies_ms["response_created_ms"] for t in turns]
     assert all(value is not None and value >= DELAY_MS for value in first_audio), first_audio
-    after_created = [round(a - c, 1) for a, c in zip(first_audio, created, strict=True) if a and c]
-    print(f"injected {DELAY_MS} ms: first_audio_ms {first_audio}, from response.created {after_created}")
-    assert len(after_created) == 3
-    assert all(low <= value - DELAY_MS <= high for value in after_created), after_created
+    served = [served_first_audio_ms.get(t.response_id or "") for t in turns]
+    assert all(value is not None and value >= DELAY_MS for value in served), served
+    errors = [
+        round(a - c - s, 1) for a, c, s in zip(first_audio, created, served, strict=True) if a and c and s
+    ]
+    print(f"injected {DELAY_MS} ms: first_audio_ms {first_audio}, served {served}, error {errors}")
+    assert len(errors) == 3
+    assert all(low <= error <= high for error in errors), errors
 
 
 def test_vad_turn_is_anchored_on_the_servers_turn_end(run: tuple[RunReport, Path]) -> None:
