@@ -91,6 +91,12 @@ def run(
     prices: Annotated[
         Path | None, typer.Option(help="Price table (TOML) for the cost figures; see docs/prices.md.")
     ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Run only scenarios with this tag (repeat for any of several; suites tag their own)."
+        ),
+    ] = None,
 ) -> None:
     """Run scenarios against a target and write the run directory.
 
@@ -103,10 +109,10 @@ def run(
     from harness.report import render_table
     from harness.runner import RunOptions, run_suite
     from harness.runner.plan import parse_matrix
-    from harness.scenario import load_scenarios
+    from harness.scenario import load_scenarios, select_tagged
 
     try:
-        scenarios = load_scenarios(paths)
+        scenarios = select_tagged(load_scenarios(paths), tag or [])
         options = RunOptions(
             target=target,
             connect=ConnectMode(connect.value),

@@ -23,6 +23,7 @@ from harness.scenario.compose import (
     load_scenario,
     load_scenarios,
     resolve_audio,
+    select_tagged,
 )
 from harness.scenario.events import EventPattern, server_event_types
 from harness.scenario.expectations import LatencyBudget, ScenarioExpectations, TurnExpectations
@@ -64,5 +65,6 @@ __all__ = [
     "load_scenarios",
     "resolve_audio",
     "scenario_json_schema",
+    "select_tagged",
     "server_event_types",
 ]

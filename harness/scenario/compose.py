@@ -208,3 +208,18 @@ def load_scenario(path: Path) -> Scenario:
     if len(loaded.scenarios) != 1:
         raise ScenarioError(f"{path}: holds {len(loaded.scenarios)} scenarios; load it with load_scenarios()")
     return loaded.scenarios[0]
+
+
+def select_tagged(scenarios: Sequence[Scenario], tags: Sequence[str]) -> list[Scenario]:
+    """The scenarios carrying any of ``tags`` (all of them when no tag is given)."""
+    if not tags:
+        return list(scenarios)
+    wanted = set(tags)
+    chosen = [scenario for scenario in scenarios if wanted & set(scenario.tags)]
+    if not chosen:
+        present = sorted({tag for scenario in scenarios for tag in scenario.tags})
+        raise ScenarioError(
+            f"--tag {', '.join(sorted(wanted))}: no scenario has that tag; "
+            f"tags in these files: {', '.join(present) or 'none'}"
+        )
+    return chosen
