@@ -1,4 +1,4 @@
-"""Audio level arithmetic in one place: frame dBFS for onset detection and aiortc's RTP audio level.
+"""RTP audio level for aiortc's sender, and the frame levels the client shares with the stand-in.
 
 ``aiortc.rtp.compute_audio_level_dbov`` (RFC 6465 level for the RTP header extension) is a
 pure-Python loop over every sample, ~116 us per frame: the top per-frame CPU cost of sending audio.
@@ -14,38 +14,21 @@ import math
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-FULL_SCALE = 32768.0
-FLOOR_DBFS = -120.0  # what digital silence reports (JSON has no -inf)
+from harness.protocol.audio import FLOOR_DBFS, FULL_SCALE, peak_dbfs, rms_dbfs, sum_of_squares
+
+__all__ = [
+    "FLOOR_DBFS",
+    "FULL_SCALE",
+    "audio_level_dbov",
+    "install_fast_audio_level",
+    "peak_dbfs",
+    "rms_dbfs",
+]
 
 _MAX_SAMPLE_VALUE = 32767
 _MIN_AUDIO_LEVEL = -127
 _original: Any = None  # aiortc's own function, kept for comparison in tests
-
-
-def _sum_of_squares(samples: npt.NDArray[np.int16]) -> float:
-    """Exact sum of squares in int64. Deliberately not ``np.dot`` on floats: that goes to BLAS,
-    whose (OpenBLAS) worker threads then busy-wait, burning most of a core when called every 20 ms."""
-    wide = samples.astype(np.int64)
-    return float(np.multiply(wide, wide).sum())
-
-
-def rms_dbfs(samples: npt.NDArray[np.int16]) -> float:
-    """RMS level of int16 samples in dBFS (full-scale sine = -3 dB), floored at :data:`FLOOR_DBFS`."""
-    if samples.size == 0:
-        return FLOOR_DBFS
-    rms = math.sqrt(_sum_of_squares(samples) / samples.size)
-    if rms <= 0.0:
-        return FLOOR_DBFS
-    return max(FLOOR_DBFS, 20.0 * math.log10(rms / FULL_SCALE))
-
-
-def peak_dbfs(peak: int) -> float:
-    """Peak absolute sample value in dBFS, floored at :data:`FLOOR_DBFS`."""
-    if peak <= 0:
-        return FLOOR_DBFS
-    return max(FLOOR_DBFS, 20.0 * math.log10(peak / FULL_SCALE))
 
 
 def audio_level_dbov(frame: Any) -> int:
@@ -55,7 +38,7 @@ def audio_level_dbov(frame: Any) -> int:
     by ``frame.samples`` (per-channel count).
     """
     values = np.frombuffer(bytes(frame.planes[0]), dtype=np.int16)
-    rms = math.sqrt(_sum_of_squares(values) / (frame.samples * _MAX_SAMPLE_VALUE * _MAX_SAMPLE_VALUE))
+    rms = math.sqrt(sum_of_squares(values) / (frame.samples * _MAX_SAMPLE_VALUE * _MAX_SAMPLE_VALUE))
     db = min(max(20 * math.log10(rms), _MIN_AUDIO_LEVEL), 0) if rms > 0 else _MIN_AUDIO_LEVEL
     return round(db)
 

@@ -11,12 +11,13 @@ frame plus ``silence_duration_ms`` (the end of the audio sent to the model).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import webrtcvad
+
+from harness.protocol.audio import rms_dbfs
 
 VAD_RATE = 16_000
 FRAME_MS = 20
@@ -86,9 +87,7 @@ class FrameClassifier:
         self.floor_dbfs = -65.0 + 40.0 * threshold  # 0.5 -> -45 dBFS RMS
 
     def is_speech(self, frame: bytes) -> bool:
-        samples = np.frombuffer(frame, dtype=np.int16).astype(np.float64)
-        rms = math.sqrt(float(np.mean(samples * samples))) if len(samples) else 0.0
-        if rms <= 0 or 20 * math.log10(rms / 32768.0) < self.floor_dbfs:
+        if rms_dbfs(np.frombuffer(frame, dtype=np.int16)) < self.floor_dbfs:
             return False
         return bool(self._vad.is_speech(frame, VAD_RATE))
 
