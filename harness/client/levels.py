@@ -6,6 +6,7 @@ pure-Python loop over every sample, ~116 us per frame: the top per-frame CPU cos
 numpy version with identical results (checked against the original in tests/client). Swapping
 the module attribute is safe because ``RTCRtpSender`` looks ``rtp.compute_audio_level_dbov`` up at
 each call; it also speeds up an in-process stand-in server, which is harmless (same numbers).
+Frame dBFS (``rms_dbfs``, ``peak_dbfs``) lives in :mod:`harness.protocol.audio`, re-exported here.
 """
 
 from __future__ import annotations
