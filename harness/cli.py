@@ -97,6 +97,15 @@ def run(
             help="Run only scenarios with this tag (repeat for any of several; suites tag their own)."
         ),
     ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Sessions run side by side (default: a suite's `concurrency:`, else 4). Reports list "
+            "sessions in plan order either way.",
+        ),
+    ] = None,
 ) -> None:
     """Run scenarios against a target and write the run directory.
 
@@ -107,12 +116,14 @@ def run(
 
     from harness.client import ConnectMode
     from harness.report import render_table
-    from harness.runner import RunOptions, run_suite
-    from harness.runner.plan import parse_matrix
-    from harness.scenario import load_scenarios, select_tagged
+    from harness.report.live import LiveView
+    from harness.runner import DEFAULT_CONCURRENCY, RunOptions, run_suite
+    from harness.runner.plan import build_plan, parse_matrix
+    from harness.scenario import load_suite, select_tagged
 
     try:
-        scenarios = select_tagged(load_scenarios(paths), tag or [])
+        suite = load_suite(paths)
+        scenarios = select_tagged(suite.scenarios, tag or [])
         options = RunOptions(
             target=target,
             connect=ConnectMode(connect.value),
@@ -121,8 +132,11 @@ def run(
             repeat=repeat,
             matrix=parse_matrix(matrix or []),
             prices=prices,
+            concurrency=concurrency or suite.concurrency or DEFAULT_CONCURRENCY,
         )
-        report, run_dir = asyncio.run(run_suite(scenarios, options))
+        planned = len(build_plan(scenarios, options.repeat, options.matrix))
+        with LiveView(console, planned, options.concurrency) as view:
+            report, run_dir = asyncio.run(run_suite(scenarios, options, view))
     except KeyboardInterrupt:
         errors.print(f"rth: interrupted; the partial report is under {out}/latest/report.json")
         raise typer.Exit(EXIT_INTERRUPTED) from None

@@ -6,16 +6,16 @@ Typical use::
     target = Target(base_url="http://127.0.0.1:8089/v1", api_key="sk-...", model="gpt-realtime")
     async with await RealtimeSession.connect(target, timeline=Timeline("smoke"),
                                              session_config={"type": "realtime"}) as session:
-        session.capture.begin_segment(Path("out/turn0.wav"))
+        session.begin_output_recording(Path("out/turn0.wav"))
         await session.play(Path("fixtures/audio/weather_paris.wav"))
         await session.send({"type": "input_audio_buffer.commit"})
         await session.send({"type": "response.create"})
         await session.wait_for("output_audio_buffer.stopped", timeout=30)
-        captured = session.capture.end_segment()
+        captured = session.end_output_recording()
 """
 
 from harness.client.audio_sink import CapturedAudio
-from harness.client.session import RealtimeSession
+from harness.client.session import RealtimeSession, SessionUpdateRejected
 from harness.client.target import ConnectMode, Target
 
-__all__ = ["CapturedAudio", "ConnectMode", "RealtimeSession", "Target"]
+__all__ = ["CapturedAudio", "ConnectMode", "RealtimeSession", "SessionUpdateRejected", "Target"]

@@ -19,12 +19,12 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from pydantic import SecretStr
 
 from harness.client import connect as http
-from harness.client.audio_sink import AudioCapture
+from harness.client.audio_sink import AudioCapture, CapturedAudio
 from harness.client.audio_source import Clip, PacedAudioTrack, PcmFrameProducer, load_wav
 from harness.client.events import Event, EventChannel, Matcher
 from harness.client.levels import install_fast_audio_level
 from harness.client.target import ConnectMode, Target
-from harness.errors import ConnectError, HarnessError
+from harness.errors import ConnectError, HarnessError, ProtocolError
 from harness.ice import loopback_only, rtc_configuration
 from harness.protocol import SAMPLE_RATE, ClientEventType, ServerEventType
 from harness.timeline import Milestone, Timeline
@@ -34,6 +34,10 @@ logger = logging.getLogger(__name__)
 DATA_CHANNEL_LABEL = "oai-events"
 SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
 HANGUP_TIMEOUT_S = 3.0
+
+
+class SessionUpdateRejected(ProtocolError):
+    """The server answered a ``session.update`` with an error (message: its code and text)."""
 
 
 class RealtimeSession:
@@ -123,6 +127,44 @@ class RealtimeSession:
             if state["started"] and not state["ended"]:
                 self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "cancelled": True})
 
+    async def update_session(self, config: Mapping[str, Any]) -> Event:
+        """Send ``session.update`` with ``config`` and wait for ``session.updated`` (returned).
+
+        The one place the handshake lives: connect configures the session with it, a runner
+        switching turn detection mid-session uses it too. ``type`` defaults to "realtime" (GA
+        requires it). Raises :class:`SessionUpdateRejected` when the server answers with an error
+        naming this update, ServerEventTimeout when it does not answer.
+        """
+        sent_at = self.timeline.now()
+        update = await self.send(
+            {"type": ClientEventType.SESSION_UPDATE.value, "session": {"type": "realtime", **config}}
+        )
+        reply = await self.events.wait_for_any(
+            (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
+            timeout=SESSION_UPDATED_TIMEOUT_S,
+            after=sent_at,
+            match=lambda e: e["type"] == ServerEventType.SESSION_UPDATED or _answers(e, update["event_id"]),
+        )
+        if reply["type"] == ServerEventType.ERROR:
+            error = reply.get("error") or {}
+            raise SessionUpdateRejected(f"{error.get('code') or error.get('type')}: {error.get('message')}")
+        return reply
+
+    # ---- output audio ----------------------------------------------------------------------
+
+    def begin_output_recording(self, path: Path) -> None:
+        """Write the assistant's audio from now on to ``path`` (48 kHz mono s16 WAV)."""
+        self.capture.begin_segment(path)
+
+    def end_output_recording(self) -> CapturedAudio:
+        """Close the recording begun last; its length, peak and whether any of it was sound."""
+        return self.capture.end_segment()
+
+    @property
+    def output_audio_active(self) -> bool:
+        """True while received audio is sound (until the level detector's hangover declares silence)."""
+        return self.capture.detector.active
+
     def stop_audio(self) -> None:
         """Cut the input audio now (pending ``play`` calls return): the track goes back to silence."""
         self.producer.clear()
@@ -199,19 +241,10 @@ class RealtimeSession:
         await asyncio.shield(self._connected)  # data channel open (or a failure)
         await self.events.wait_for(ServerEventType.SESSION_CREATED, timeout=timeout)
         if session_config is not None:
-            config = {"type": "realtime", **session_config}  # GA requires session.type
-            update = await self.send({"type": ClientEventType.SESSION_UPDATE.value, "session": config})
-            reply = await self.events.wait_for_any(
-                (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
-                timeout=SESSION_UPDATED_TIMEOUT_S,
-                match=lambda e: e["type"] == "session.updated" or _answers(e, update["event_id"]),
-            )
-            if reply["type"] == ServerEventType.ERROR:
-                error = reply.get("error") or {}
-                code = error.get("code") or error.get("type")
-                raise ConnectError(
-                    f"session.update rejected by {target.base_url}: {code}: {error.get('message')}"
-                )
+            try:
+                await self.update_session(session_config)
+            except SessionUpdateRejected as exc:
+                raise ConnectError(f"session.update rejected by {target.base_url}: {exc}") from None
         timeline.mark(Milestone.SESSION_READY, {"call_id": self.call_id})
 
     def _wire_peer_connection(self) -> None:

@@ -32,6 +32,12 @@ def _decoder() -> Any:
     return Decoder(samprate=RECOGNISER_RATE, loglevel="FATAL")
 
 
+def warm_up() -> None:
+    """Load the acoustic model now (about a second), not at the first reply scored."""
+    with _lock:
+        _decoder()
+
+
 def to_recogniser_pcm(samples: npt.NDArray[np.float64], rate: int) -> npt.NDArray[np.int16]:
     """``(n, channels)`` float samples -> 16 kHz mono int16 (channels averaged)."""
     import av

@@ -96,7 +96,7 @@ class ScenarioItem(pytest.Item):
         report = asyncio.run(state.run_scenario(self.scenario))
         self.user_properties.append(("rth_instance", report.instance or report.name))
         if report.pooled_input_wer is not None:
-            self.user_properties.append(("rth_input_wer", report.pooled_input_wer["wer"]))
+            self.user_properties.append(("rth_input_wer", report.pooled_input_wer.wer))
         if not report.passed:
             raise ScenarioFailed(report)
 

@@ -35,6 +35,6 @@ def rth_target(pytestconfig: pytest.Config) -> Target:
 @pytest.fixture
 def rth_session_config() -> dict[str, Any]:
     """The ``session`` of the session.update sent on connect: push-to-talk, input transcription."""
-    from harness.runner.suite import DEFAULT_INPUT_AUDIO
+    from harness.runner.session_run import DEFAULT_INPUT_AUDIO
 
     return {"type": "realtime", "audio": {"input": dict(DEFAULT_INPUT_AUDIO)}}

@@ -19,7 +19,8 @@ if TYPE_CHECKING:  # the runner pulls in aiortc: imported when a test first need
     from harness.client import Target
     from harness.pytest_plugin.standin import BackgroundStandIn
     from harness.report.model import ScenarioReport
-    from harness.runner.suite import RunOptions, SuiteRun
+    from harness.runner.options import RunOptions
+    from harness.runner.run_dir import RunDirectory
     from harness.scenario import Scenario
 
 LOCAL_TARGET = "local"
@@ -32,7 +33,8 @@ class RthState:
     model: str = "gpt-realtime"
     report_dir: Path | None = None
     standin: BackgroundStandIn | None = None
-    run: SuiteRun | None = None
+    run: RunDirectory | None = None
+    sessions: int = 0
     scenarios: list[Scenario] = field(default_factory=list)
     _temp: Path | None = None
 
@@ -48,7 +50,7 @@ class RthState:
 
     def options(self, out: Path, *, render: bool) -> RunOptions:
         from harness.client import ConnectMode
-        from harness.runner.suite import RunOptions
+        from harness.runner.options import RunOptions
 
         return RunOptions(
             target=self.target, connect=ConnectMode(self.connect), out=out, model=self.model, render=render
@@ -61,30 +63,48 @@ class RthState:
             self.standin = BackgroundStandIn().start()
         return self.standin
 
-    def resolve_target(self) -> Target:
-        """The stand-in for ``--rth-target local``, else the URL with ``OPENAI_API_KEY``."""
-        from harness.runner.suite import remote_target
+    def resolve_target(self, scenario: Scenario | None = None) -> Target:
+        """Where ``scenario`` runs: its own ``target``, else ``--rth-target``; ``local`` is the
+        shared stand-in, a URL goes with ``OPENAI_API_KEY`` (resolved as ``rth run`` does)."""
+        import dataclasses
 
-        if self.target == LOCAL_TARGET:
+        from harness.runner.targets import remote_target
+
+        name = (scenario.target if scenario is not None else None) or self.target
+        if name == LOCAL_TARGET:
             return self.server().target(self.model)
-        return remote_target(self.options(Path("."), render=False))
+        return remote_target(dataclasses.replace(self.options(Path("."), render=False), target=name))
 
-    def suite_run(self) -> SuiteRun:
-        from harness.runner.suite import SuiteRun
+    def run_directory(self) -> RunDirectory:
+        from harness.runner.run_dir import RunDirectory
 
         if self.run is None:
             out = self.report_dir
             if out is None:
                 out = self._temp = Path(tempfile.mkdtemp(prefix="rth-pytest-"))
-            self.run = SuiteRun(self.options(out, render=self.report_dir is not None), self.scenarios)
+            self.run = RunDirectory(self.options(out, render=self.report_dir is not None), self.scenarios)
         return self.run
 
     async def run_scenario(self, scenario: Scenario) -> ScenarioReport:
+        """One YAML item's session, added to the pytest session's run directory. Scoring runs
+        inline: items run one at a time, so no other session's audio is being paced."""
+        from harness.client import ConnectMode
         from harness.runner.plan import PlannedRun, Variant
+        from harness.runner.progress import NoObserver
+        from harness.runner.session_run import run_session
+        from harness.runner.workers import InlinePool
 
-        run = self.suite_run()
-        standin = self.server() if self.target == LOCAL_TARGET else None
-        return await run.run(PlannedRun(scenario, Variant(), 0, 1), self.resolve_target(), standin)
+        run_dir = self.run_directory()
+        self.sessions += 1
+        return await run_session(
+            PlannedRun(scenario, Variant(), 0, 1),
+            self.resolve_target(scenario),
+            run_dir,
+            InlinePool(),
+            NoObserver(),
+            ConnectMode(self.connect),
+            self.sessions,
+        )
 
     def close(self) -> Path | None:
         """Finish the run (render when kept), stop the stand-in; the kept run directory, if any."""

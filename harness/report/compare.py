@@ -50,7 +50,7 @@ class Group:
     def wer_counts(self) -> Sample:
         """(errors, reference words) per turn scored for input WER."""
         rows = [
-            (w["substitutions"] + w["deletions"] + w["insertions"], w["reference_words"])
+            (w.errors, w.reference_words)
             for turn in self.turns
             if (w := turn.input_wer) is not None
         ]

@@ -8,20 +8,20 @@ out, an insertion underlined.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from markupsafe import Markup, escape
 
-
-def _ops(wer: dict[str, Any] | None) -> Sequence[dict[str, Any]]:
-    return [] if wer is None else list(wer.get("alignment") or [])
+from harness.metrics.wer import WerScore, WordOp
 
 
-def diff_html(wer: dict[str, Any] | None) -> Markup:
+def _ops(wer: WerScore | None) -> Sequence[WordOp]:
+    return () if wer is None else wer.alignment
+
+
+def diff_html(wer: WerScore | None) -> Markup:
     parts: list[str] = []
     for op in _ops(wer):
-        ref, hyp = escape(op.get("ref") or ""), escape(op.get("hyp") or "")
-        kind = op.get("op")
+        ref, hyp, kind = escape(op.ref or ""), escape(op.hyp or ""), op.op
         if kind == "equal":
             parts.append(f'<span class="w-eq">{ref}</span>')
         elif kind == "substitute":
@@ -33,11 +33,11 @@ def diff_html(wer: dict[str, Any] | None) -> Markup:
     return Markup(" ".join(parts))
 
 
-def diff_markdown(wer: dict[str, Any] | None) -> str:
+def diff_markdown(wer: WerScore | None) -> str:
     """``what is the ~~weather~~ **whether** like``: GitHub renders strike-through and bold."""
     parts: list[str] = []
     for op in _ops(wer):
-        ref, hyp, kind = op.get("ref") or "", op.get("hyp") or "", op.get("op")
+        ref, hyp, kind = op.ref or "", op.hyp or "", op.op
         if kind == "equal":
             parts.append(ref)
         elif kind == "substitute":

@@ -127,7 +127,7 @@ def _wer_plot(run: RunData) -> Markup | None:
                 bound = next((v.bound for v in turn.verdicts if v.name == "max_input_wer"), None)
                 label = f"{scenario.instance or scenario.name}/{turn.name}"
                 rows.append(
-                    (label, float(turn.input_wer["wer"]), float(bound) if bound is not None else None)
+                    (label, float(turn.input_wer.wer), float(bound) if bound is not None else None)
                 )
     return Markup(plots.wer_bars(rows[:MAX_WER_BARS])) if rows else None
 
@@ -151,7 +151,7 @@ def _pooled_wers(report: RunReport) -> list[tuple[str, float]]:
         ("output", report.pooled_output_wer),
         ("consistency", report.pooled_consistency_wer),
     )
-    return [(label, float(wer["wer"])) for label, wer in pooled if wer is not None]
+    return [(label, float(wer.wer)) for label, wer in pooled if wer is not None]
 
 
 def html_context(run: RunData, embed: AudioEmbedder) -> dict[str, Any]:

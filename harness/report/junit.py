@@ -33,7 +33,7 @@ def _suite_name(scenario: ScenarioReport, repeats: int) -> str:
 def _turn_output(turn: TurnReport) -> str:
     lines = [f"user: {turn.user_transcript or '-'}", f"assistant: {turn.assistant_transcript or '-'}"]
     if turn.input_wer is not None:
-        lines.append(f"input WER: {turn.input_wer['wer']:.3f} (truth: {turn.text})")
+        lines.append(f"input WER: {turn.input_wer.wer:.3f} (truth: {turn.text})")
     lines += [f"{name}: {value} ms" for name, value in turn.latencies_ms.items() if value is not None]
     if turn.audio_received:
         lines.append(f"received audio: {turn.audio_received}")

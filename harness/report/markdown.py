@@ -46,7 +46,7 @@ def _headline(report: RunReport) -> list[str]:
         "",
         f"**{passed}/{len(report.scenarios)}** sessions and **{passed_turns}/{len(turns)}** turns passed"
         + "".join(
-            f"; pooled {label} WER **{wer['wer']:.3f}**"
+            f"; pooled {label} WER **{wer.wer:.3f}**"
             for label, wer in (("input", report.pooled_input_wer), ("output", report.pooled_output_wer))
             if wer
         )
@@ -79,15 +79,15 @@ def _failures(report: RunReport) -> list[str]:
                 f"`{v.name}` {v.measured!r} vs {v.bound!r}" for v in turn.verdicts if not v.passed
             )
             lines.append(f"- **{where}/{turn.name}** ({kind}): {turn.error or failed}")
-            if turn.input_wer is not None and turn.input_wer.get("wer", 0) > 0:
+            if turn.input_wer is not None and turn.input_wer.wer > 0:
                 lines.append(f"  - heard: {diff_markdown(turn.input_wer)}")
-            if turn.output_wer is not None and turn.output_wer.get("wer", 0) > 0:
+            if turn.output_wer is not None and turn.output_wer.wer > 0:
                 lines.append(f"  - replied: {diff_markdown(turn.output_wer)}")
     return ["", "### Failures", "", *lines] if lines else []
 
 
 def _turn_row(where: str, turn: TurnReport) -> list[str]:
-    wer = f"{turn.input_wer['wer']:.2f}" if turn.input_wer else "-"
+    wer = f"{turn.input_wer.wer:.2f}" if turn.input_wer else "-"
     kind = failure_kind(turn)
     return [
         where,

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from harness.metrics.wer import PooledWer, WerScore
+
 REPORT_SCHEMA_VERSION = 2
 
 
@@ -21,6 +23,7 @@ class FailureKind(StrEnum):
     EXPECTATION = "expectation"
     AUDIO = "audio"
     INTERRUPTED = "interrupted"
+    INTERNAL = "internal"  # a bug in rth itself, kept to its own session
 
 
 class Verdict(BaseModel):
@@ -90,11 +93,13 @@ class TurnReport(BaseModel):
     index: int
     name: str
     text: str | None = None
-    audio_sent: str | None = None
+    audio_sent: str | None = Field(
+        default=None, description="The exact audio sent (gain and trim applied), in the run directory"
+    )
     audio_received: str | None = None
     user_transcript: str | None = None
     assistant_transcript: str | None = None
-    input_wer: dict[str, Any] | None = Field(default=None, description="WerScore.to_dict() vs `text`")
+    input_wer: WerScore | None = Field(default=None, description="User transcript vs `text`")
     response_id: str | None = None
     response_status: str | None = None
     audio_received_non_silent: bool | None = None
@@ -103,19 +108,17 @@ class TurnReport(BaseModel):
     verdicts: list[Verdict] = Field(default_factory=list)
     error: str | None = None
     failure_kind: FailureKind | None = None
-    audio_source: str | None = Field(default=None, description="The scenario's WAV (audio_sent is its copy)")
+    audio_source: str | None = Field(default=None, description="The scenario's own WAV")
     usage: TokenUsage | None = None
     mode: str | None = Field(default=None, description="manual (push-to-talk) or vad (server turn detection)")
     say: str | None = Field(default=None, description="The typed user message, for a `say` turn")
     reply: str | None = Field(default=None, description="The expected assistant reply (for output WER)")
-    output_wer: dict[str, Any] | None = Field(
-        default=None, description="WerScore.to_dict(): assistant transcript vs `reply`"
-    )
+    output_wer: WerScore | None = Field(default=None, description="Assistant transcript vs `reply`")
     audio_transcript: str | None = Field(
         default=None, description="Offline re-transcription of the captured assistant audio"
     )
-    consistency_wer: dict[str, Any] | None = Field(
-        default=None, description="WerScore.to_dict(): audio_transcript vs the assistant transcript"
+    consistency_wer: WerScore | None = Field(
+        default=None, description="audio_transcript vs the assistant transcript"
     )
 
     @property
@@ -129,7 +132,7 @@ class ScenarioReport(BaseModel):
     call_id: str | None = None
     connect_ms: dict[str, float | None] = Field(default_factory=dict)
     turns: list[TurnReport] = Field(default_factory=list)
-    pooled_input_wer: dict[str, Any] | None = None
+    pooled_input_wer: PooledWer | None = None
     error_events: int = 0
     error: str | None = None
     failure_kind: FailureKind | None = None
@@ -142,8 +145,8 @@ class ScenarioReport(BaseModel):
     voice: str | None = None
     usage: TokenUsage | None = None
     tags: list[str] = Field(default_factory=list)
-    pooled_output_wer: dict[str, Any] | None = None
-    pooled_consistency_wer: dict[str, Any] | None = None
+    pooled_output_wer: PooledWer | None = None
+    pooled_consistency_wer: PooledWer | None = None
     verdicts: list[Verdict] = Field(default_factory=list, description="Scenario-level expectations")
 
     @property
@@ -166,9 +169,9 @@ class RunReport(BaseModel):
     model: str
     interrupted: bool = False
     scenarios: list[ScenarioReport] = Field(default_factory=list)
-    pooled_input_wer: dict[str, Any] | None = None
-    pooled_output_wer: dict[str, Any] | None = None
-    pooled_consistency_wer: dict[str, Any] | None = None
+    pooled_input_wer: PooledWer | None = None
+    pooled_output_wer: PooledWer | None = None
+    pooled_consistency_wer: PooledWer | None = None
     latency_summary_ms: dict[str, dict[str, float | None]] = Field(default_factory=dict)
     repeat: int = 1
     matrix: dict[str, list[str]] = Field(default_factory=dict)

@@ -19,7 +19,7 @@ def _ms(value: float | None) -> str:
 
 
 def _wer(turn: TurnReport) -> str:
-    return "-" if turn.input_wer is None else f"{turn.input_wer['wer']:.2f}"
+    return "-" if turn.input_wer is None else f"{turn.input_wer.wer:.2f}"
 
 
 def render_table(report: RunReport, console: Console) -> None:
@@ -59,9 +59,9 @@ def render_table(report: RunReport, console: Console) -> None:
             console.print(f"[red]{scenario.name}:[/] {scenario.error}")
     passed = sum(s.passed for s in report.scenarios)
     pooled = report.pooled_input_wer
-    wer_text = f", pooled input WER {pooled['wer']:.3f}" if pooled else ""
+    wer_text = f", pooled input WER {pooled.wer:.3f}" if pooled else ""
     if report.pooled_output_wer:
-        wer_text += f", pooled output WER {report.pooled_output_wer['wer']:.3f}"
+        wer_text += f", pooled output WER {report.pooled_output_wer.wer:.3f}"
     usage = report.usage
     usage_text = f", {usage.total_tokens:,} tokens" if usage else ""
     if usage and usage.cost_usd is not None:

@@ -1,20 +1,14 @@
-"""Token usage from ``response.done`` events: per turn, per scenario and summed over a run.
+"""Token usage of one ``response.done`` and sums of usages (per turn, scenario and run).
 
-The live API bills per response; its ``response.done`` carries a ``usage`` object (the stand-in
-estimates one). A turn's responses are the ones the server created while the turn ran, plus the
-turn's own ``response_id``, so a retried ``response.create`` is billed to its turn too.
+Which responses belong to which turn is scoring's business (:mod:`harness.scoring.usage`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from harness.report.model import ScenarioReport, TokenUsage
-from harness.timeline import EntryKind, TimelineEntry
-
-RESPONSE_CREATED = "response.created"
-RESPONSE_DONE = "response.done"
+from harness.report.model import TokenUsage
 
 
 def usage_of(response: dict[str, Any]) -> TokenUsage | None:
@@ -52,29 +46,3 @@ def add_usage(usages: Iterable[TokenUsage | None]) -> TokenUsage | None:
         output_audio=sum(u.output_audio for u in parts),
         cost_usd=None if any(c is None for c in costs) else sum(c for c in costs if c is not None),
     )
-
-
-def _done_usage(entries: Sequence[TimelineEntry]) -> dict[str, TokenUsage]:
-    found: dict[str, TokenUsage] = {}
-    for entry in entries:
-        if entry.kind == EntryKind.RECEIVED and entry.type == RESPONSE_DONE:
-            response = entry.data.get("response") or {}
-            usage = usage_of(response)
-            if usage is not None and response.get("id"):
-                found[str(response["id"])] = usage
-    return found
-
-
-def attach_usage(report: ScenarioReport, entries: Sequence[TimelineEntry]) -> None:
-    """Fill ``usage`` on the scenario and its turns from the session's timeline."""
-    by_response = _done_usage(entries)
-    created: dict[int, set[str]] = {}
-    for entry in entries:
-        if entry.kind == EntryKind.RECEIVED and entry.type == RESPONSE_CREATED and entry.turn is not None:
-            response_id = (entry.data.get("response") or {}).get("id")
-            if response_id:
-                created.setdefault(entry.turn, set()).add(str(response_id))
-    for turn in report.turns:
-        ids = created.get(turn.index, set()) | ({turn.response_id} if turn.response_id else set())
-        turn.usage = add_usage(by_response.get(response_id) for response_id in sorted(ids))
-    report.usage = add_usage(by_response.values())

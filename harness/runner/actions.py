@@ -8,14 +8,14 @@ earlier action, yet sees events that arrived while the script was busy (``sleep_
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from harness.client import RealtimeSession
 from harness.metrics.latency import ROLE_BARGE_IN
 from harness.protocol import ClientEventType
-from harness.runner.speech import prepare_clip, speak
+from harness.runner.speech import PreparedClip, speak
 from harness.scenario import (
     Action,
     BargeIn,
@@ -41,6 +41,7 @@ class TurnContext:
     label: str
     audio_dir: Path
     anchor: float
+    barge_in_clips: list[PreparedClip] = field(default_factory=list)
     barge_ins: int = 0
 
     def sent_path(self, suffix: str) -> Path:
@@ -55,8 +56,8 @@ async def _send(ctx: TurnContext, event: dict[str, Any]) -> None:
 
 async def _barge_in(ctx: TurnContext, action: BargeIn) -> None:
     options = action.barge_in
+    clip = ctx.barge_in_clips[ctx.barge_ins]  # prepared before the turn started
     ctx.barge_ins += 1
-    clip = prepare_clip(ctx.scenario, options.audio, ctx.sent_path(f"barge_in{ctx.barge_ins}.sent"))
     if isinstance(options.after, str):
         await ctx.session.wait_for(options.after, timeout=options.timeout_ms / 1000, after=ctx.anchor)
     else:

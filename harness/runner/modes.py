@@ -3,20 +3,18 @@
 ``manual`` turns need ``turn_detection: null`` (push-to-talk: the client commits); ``vad`` turns
 need turn detection on (the server commits and, with ``create_response``, answers by itself). A
 session starts with the scenario's setting; a turn of the other mode switches it first and waits
-for ``session.updated``, as a client toggling push-to-talk would.
+for ``session.updated`` (:meth:`RealtimeSession.update_session`), as a client toggling push-to-talk would.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from harness.client import RealtimeSession
+from harness.client import RealtimeSession, SessionUpdateRejected
 from harness.errors import ProtocolError
-from harness.protocol import ClientEventType, ServerEventType
 from harness.scenario import Scenario, TurnMode
 
 DEFAULT_VAD: dict[str, Any] = {"type": "server_vad"}
-SESSION_UPDATED_TIMEOUT_S = 5.0
 
 
 def vad_config(scenario: Scenario) -> dict[str, Any]:
@@ -39,30 +37,9 @@ class TurnDetectionSwitch:
         wanted = self.wanted(mode)
         if wanted == self.current:
             return False
-        sent_at = session.timeline.now()
-        update = await session.send(
-            {
-                "type": ClientEventType.SESSION_UPDATE.value,
-                "session": {"type": "realtime", "audio": {"input": {"turn_detection": wanted}}},
-            }
-        )
-
-        def answers(event: dict[str, Any]) -> bool:
-            error = event.get("error")
-            return event["type"] == ServerEventType.SESSION_UPDATED or (
-                isinstance(error, dict) and error.get("event_id") == update["event_id"]
-            )
-
-        reply = await session.wait_for_any(
-            (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
-            timeout=SESSION_UPDATED_TIMEOUT_S,
-            after=sent_at,
-            match=answers,
-        )
-        if reply["type"] == ServerEventType.ERROR:
-            error = reply.get("error") or {}
-            raise ProtocolError(
-                f"switching to {mode} turns was rejected: {error.get('code')}: {error.get('message')}"
-            )
+        try:
+            await session.update_session({"audio": {"input": {"turn_detection": wanted}}})
+        except SessionUpdateRejected as exc:
+            raise ProtocolError(f"switching to {mode} turns was rejected: {exc}") from None
         self.current = wanted
         return True

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import soundfile
 
@@ -21,8 +21,13 @@ from harness.client.audio_source import load_wav
 from harness.metrics import speech_segments
 from harness.metrics.latency import INPUT_SPEECH_END, INPUT_SPEECH_START
 from harness.protocol import SAMPLE_RATE
-from harness.scenario import AudioClip, Scenario, resolve_audio
+from harness.runner.workers import CpuPool
+from harness.scenario import AudioClip, BargeIn, Scenario, resolve_audio
 from harness.timeline import EntryKind, Milestone, Timeline, TimelineEntry
+
+
+class ClipFiles(Protocol):
+    def sent_path(self, suffix: str) -> Path: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,29 @@ def prepare_clip(scenario: Scenario, clip: AudioClip, dest: Path) -> PreparedCli
         duration_s=len(samples) / SAMPLE_RATE,
         speech=tuple((round(a, 3), round(b, 3)) for a, b in segments),
     )
+
+
+@dataclass(frozen=True, slots=True)
+class TurnClips:
+    """A turn's clips, prepared before it starts: its own audio and its barge-ins, in order."""
+
+    audio: PreparedClip | None
+    barge_ins: tuple[PreparedClip, ...]
+
+
+async def prepare_turn_clips(pool: CpuPool, scenario: Scenario, index: int, files: ClipFiles) -> TurnClips:
+    """Prepare every clip of the turn in ``pool`` (decode, resample and WAV writes stay off the loop
+    that paces other sessions' audio); named as ``files`` says."""
+    turn = scenario.turns[index]
+    audio = (
+        await pool.call(prepare_clip, scenario, turn.audio, files.sent_path("sent")) if turn.audio else None
+    )
+    barge_ins: list[PreparedClip] = []
+    for action in turn.actions_for(scenario.turn_mode(index)):
+        if isinstance(action, BargeIn):
+            dest = files.sent_path(f"barge_in{len(barge_ins) + 1}.sent")
+            barge_ins.append(await pool.call(prepare_clip, scenario, action.barge_in.audio, dest))
+    return TurnClips(audio, tuple(barge_ins))
 
 
 def _clip_milestone(

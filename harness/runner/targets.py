@@ -7,14 +7,19 @@ stand-in starts once) and closes them all at the end of the run.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack
+import os
+import secrets
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 from harness.client import ConnectMode, Target
+from harness.errors import ScenarioError
+from harness.runner.options import LOCAL_TARGET, RunOptions
 from harness.scenario import Scenario
 
 
@@ -36,6 +41,7 @@ class _Options(Protocol):
     target: str
     connect: ConnectMode
     model: str
+    api_key: str | None
 
 
 def connect_mode(scenario: Scenario, default: ConnectMode) -> ConnectMode:
@@ -44,6 +50,34 @@ def connect_mode(scenario: Scenario, default: ConnectMode) -> ConnectMode:
 
 def model_name(scenario: Scenario, default: str) -> str:
     return scenario.model or default
+
+
+def remote_target(options: _Options) -> Target:
+    """A URL ``--target`` with its key (``api_key`` or ``OPENAI_API_KEY``); errors say what to do."""
+    parts = urlsplit(options.target)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ScenarioError(
+            f"--target {options.target!r} is not a URL; use 'local' or a base URL like https://api.openai.com/v1"
+        )
+    api_key = options.api_key or os.environ.get("OPENAI_API_KEY")
+    if not api_key:
+        raise ScenarioError("OPENAI_API_KEY is not set; export it, or use --target local")
+    return Target(base_url=options.target.rstrip("/"), api_key=api_key, model=options.model)
+
+
+@asynccontextmanager
+async def open_target(options: RunOptions) -> AsyncIterator[ResolvedTarget]:
+    """Resolve ``--target``: ``local`` starts the stand-in in-process on a free loopback port and
+    waits until it is warm, so the first session's figures are not the server's start-up."""
+    if options.target == LOCAL_TARGET:
+        from harness.server import ServerConfig, StandInServer
+
+        key = "sk-rth-local-" + secrets.token_hex(8)
+        async with StandInServer(ServerConfig(host="127.0.0.1", port=0, api_key=key)) as server:
+            await server.warm_up()
+            yield ResolvedTarget(Target(base_url=server.base_url, api_key=key, model=options.model), server)
+        return
+    yield ResolvedTarget(remote_target(options))
 
 
 class TargetPool:

@@ -1,26 +1,28 @@
 """Drive one scenario's turns over a connected session: speak, send actions, wait, capture.
 
 Nothing here scores: it only makes things happen and lets the session record them on the
-timeline. What a turn produced (its captured audio, the error that stopped it) is returned as a
-:class:`TurnOutcome` for the scoring step.
+timeline. What a turn produced (its captured audio, the error that stopped it) goes into a
+:class:`~harness.scoring.record.TurnRecord` for the scoring step.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from harness.client import CapturedAudio, RealtimeSession
+from harness.client import RealtimeSession
 from harness.errors import HarnessError, ServerEventTimeout
 from harness.metrics.latency import ROLE_TURN
 from harness.protocol import ServerEventType
 from harness.report.model import FailureKind
 from harness.runner.actions import TurnContext, run_action, user_message
 from harness.runner.modes import TurnDetectionSwitch
-from harness.runner.speech import prepare_clip, speak
-from harness.scenario import Scenario, TurnMode, resolve_audio
+from harness.runner.speech import prepare_turn_clips, speak
+from harness.runner.workers import CpuPool
+from harness.scenario import Scenario, resolve_audio
+from harness.scoring.record import TurnRecord
 from harness.timeline import EntryKind, Milestone
 
 # After a response: how long to wait for its audio to finish playing (output_audio_buffer.stopped),
@@ -31,18 +33,6 @@ PLAYOUT_TIMEOUT_S = 60.0
 QUIET_TIMEOUT_S = 2.0
 QUIET_POLL_S = 0.02
 CAPTURE_TAIL_S = 0.25
-
-
-@dataclass
-class TurnOutcome:
-    index: int
-    label: str
-    audio_sent: Path | None  # the scenario's WAV
-    mode: TurnMode = "manual"
-    sent_file: Path | None = None  # the exact audio sent (gain and trim applied), in the run directory
-    captured: CapturedAudio | None = None
-    error: str | None = None
-    failure_kind: FailureKind | None = None
 
 
 def _response_ids(session: RealtimeSession, since: float) -> list[str]:
@@ -93,7 +83,7 @@ async def _until_quiet(session: RealtimeSession) -> None:
     """Wait (bounded) until the received audio has gone quiet long enough to count as an offset."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + QUIET_TIMEOUT_S
-    while session.capture.detector.active and loop.time() < deadline:
+    while session.output_audio_active and loop.time() < deadline:
         await asyncio.sleep(QUIET_POLL_S)
 
 
@@ -103,56 +93,63 @@ def _classify(error: BaseException) -> FailureKind:
     return FailureKind.PROTOCOL
 
 
-def new_outcome(scenario: Scenario, index: int) -> TurnOutcome:
+def new_turn_record(scenario: Scenario, index: int) -> TurnRecord:
     turn = scenario.turns[index]
     audio = resolve_audio(scenario, turn.audio.path) if turn.audio else None
-    return TurnOutcome(
-        index=index, label=scenario.turn_label(index), audio_sent=audio, mode=scenario.turn_mode(index)
+    return TurnRecord(
+        index=index, label=scenario.turn_label(index), audio_source=audio, mode=scenario.turn_mode(index)
     )
 
 
 async def run_turn(
     session: RealtimeSession,
     scenario: Scenario,
-    outcome: TurnOutcome,
+    record: TurnRecord,
     audio_dir: Path,
     switch: TurnDetectionSwitch,
+    pool: CpuPool,
 ) -> None:
-    """Speak the turn (audio or a typed message) and run its actions, filling ``outcome``.
+    """Speak the turn (audio or a typed message) and run its actions, filling ``record``.
 
-    The caller holds ``outcome`` before this starts, so an interrupted turn is still reported.
+    The caller holds ``record`` before this starts, so an interrupted turn is still reported.
+    Every clip of the turn (its audio and barge-ins) is prepared in ``pool`` before it starts.
     """
-    turn = scenario.turns[outcome.index]
+    turn = scenario.turns[record.index]
     timeline = session.timeline
-    timeline.turn = outcome.index
-    ctx = TurnContext(session, scenario, outcome.index, outcome.label, audio_dir, anchor=0.0)
+    timeline.turn = record.index
+    ctx = TurnContext(session, scenario, record.index, record.label, audio_dir, anchor=0.0)
     try:
-        clip = prepare_clip(scenario, turn.audio, ctx.sent_path("sent")) if turn.audio else None
-        outcome.sent_file = clip.path if clip else None
+        clips = await prepare_turn_clips(pool, scenario, record.index, ctx)
+        clip = clips.audio
+        ctx.barge_in_clips = list(clips.barge_ins)
+        record.audio_sent = clip.path if clip else None
         if turn.say is None:
-            await switch.ensure(session, outcome.mode)
+            await switch.ensure(session, record.mode)
     except HarnessError as exc:
-        outcome.error, outcome.failure_kind = str(exc), _classify(exc)
+        record.error, record.failure_kind = str(exc), _classify(exc)
         return
-    timeline.mark(Milestone.TURN_START, {"name": outcome.label, "mode": outcome.mode})
+    timeline.mark(Milestone.TURN_START, {"name": record.label, "mode": record.mode})
     turn_start = ctx.anchor = timeline.now()
-    session.capture.begin_segment(audio_dir / f"{outcome.index:02d}-{outcome.label}.received.wav")
+    session.begin_output_recording(audio_dir / f"{record.index:02d}-{record.label}.received.wav")
     try:
         if clip is not None:
             await speak(session, clip, ROLE_TURN)
         if turn.say is not None:
             await session.send(user_message(turn.say))
-        for action in turn.actions_for(outcome.mode):
+        for action in turn.actions_for(record.mode):
             await run_action(ctx, action)
         await await_playout(session, turn_start)
     except HarnessError as exc:
-        outcome.error, outcome.failure_kind = str(exc), _classify(exc)
+        record.error, record.failure_kind = str(exc), _classify(exc)
     except asyncio.CancelledError:
-        outcome.error, outcome.failure_kind = "interrupted", FailureKind.INTERRUPTED
+        record.error, record.failure_kind = "interrupted", FailureKind.INTERRUPTED
         raise
     finally:
-        outcome.captured = session.capture.end_segment()
-        timeline.mark(Milestone.TURN_END, {"name": outcome.label})
+        captured = session.end_output_recording()
+        record.audio_received = captured.path
+        record.received_non_silent = captured.non_silent
+        record.received_peak_dbfs = captured.peak_dbfs
+        timeline.mark(Milestone.TURN_END, {"name": record.label})
 
 
 async def await_input_transcriptions(session: RealtimeSession, timeout: float) -> None:
@@ -179,13 +176,21 @@ async def await_input_transcriptions(session: RealtimeSession, timeout: float) -
 
 
 async def run_turns(
-    session: RealtimeSession, scenario: Scenario, outcomes: list[TurnOutcome], audio_dir: Path
+    session: RealtimeSession,
+    scenario: Scenario,
+    records: list[TurnRecord],
+    audio_dir: Path,
+    pool: CpuPool,
+    on_turn: Callable[[TurnRecord], None] | None = None,
 ) -> None:
-    """Run the scenario's turns in order, appending each outcome before it starts; stop at the
-    first turn that failed (later turns would measure a confused conversation)."""
+    """Run the scenario's turns in order, appending each record before it starts (``on_turn`` is
+    told then); stop at the first turn that failed (later turns would measure a confused
+    conversation)."""
     switch = TurnDetectionSwitch(scenario)
     for index in range(len(scenario.turns)):
-        outcomes.append(new_outcome(scenario, index))
-        await run_turn(session, scenario, outcomes[-1], audio_dir, switch)
-        if outcomes[-1].error is not None:
+        records.append(new_turn_record(scenario, index))
+        if on_turn is not None:
+            on_turn(records[-1])
+        await run_turn(session, scenario, records[-1], audio_dir, switch, pool)
+        if records[-1].error is not None:
             break

@@ -22,6 +22,7 @@ from harness.scenario.compose import (
     load_files,
     load_scenario,
     load_scenarios,
+    load_suite,
     resolve_audio,
     select_tagged,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "load_files",
     "load_scenario",
     "load_scenarios",
+    "load_suite",
     "resolve_audio",
     "scenario_json_schema",
     "select_tagged",

@@ -36,6 +36,7 @@ class LoadedFile:
     scenarios: list[Scenario] = field(default_factory=list)
     included: set[Path] = field(default_factory=set)  # every file reached through include, transitively
     problems: list[str] = field(default_factory=list)
+    concurrency: int | None = None  # the suite's `defaults.concurrency`
 
 
 def resolve_audio(scenario: Scenario, audio: Path) -> Path:
@@ -113,6 +114,7 @@ def load_file(path: Path, stack: tuple[Path, ...] = ()) -> LoadedFile:
         persona = (path.parent / suite.defaults.persona).resolve()
         loaded.problems.extend(_bad_persona(document, persona, ("defaults", "persona")))
         suite = suite.model_copy(update={"defaults": suite.defaults.model_copy(update={"persona": persona})})
+    loaded.concurrency = suite.defaults.concurrency
     for index, scenario in enumerate(suite.scenarios):
         placed = _anchored(scenario.model_copy(update={"source": path}), document)
         loaded.problems.extend(_missing_audio(document, placed, ("scenarios", index)))
@@ -171,6 +173,7 @@ class Checked:
     files: list[Path]
     scenarios: list[Scenario]
     problems: list[str]
+    concurrency: int | None = None  # the smallest a suite run here asks for, if any
 
 
 def check(paths: Sequence[Path]) -> Checked:
@@ -189,15 +192,22 @@ def check(paths: Sequence[Path]) -> Checked:
             seen.setdefault(scenario.name, loaded.path)
             scenarios.append(scenario)
     files = [f.path for f in loaded_files] + sorted({p for f in loaded_files for p in f.included})
-    return Checked(files=files, scenarios=scenarios, problems=problems)
+    asked = [f.concurrency for f in loaded_files if f.concurrency is not None]
+    return Checked(files=files, scenarios=scenarios, problems=problems, concurrency=min(asked, default=None))
+
+
+def load_suite(paths: Sequence[Path]) -> Checked:
+    """What runs: the scenarios in file order and the suites' concurrency; raise
+    :class:`ScenarioError` on any problem."""
+    checked = check(paths)
+    if checked.problems:
+        _raise(checked.problems)
+    return checked
 
 
 def load_scenarios(paths: Sequence[Path]) -> list[Scenario]:
     """The scenarios to run, in file order; raise :class:`ScenarioError` on any problem."""
-    checked = check(paths)
-    if checked.problems:
-        _raise(checked.problems)
-    return checked.scenarios
+    return load_suite(paths).scenarios
 
 
 def load_scenario(path: Path) -> Scenario:

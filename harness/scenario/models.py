@@ -132,6 +132,14 @@ class Scenario(_Shared):
 class SuiteDefaults(_Shared):
     """Applied under every scenario of the suite and of the files it includes."""
 
+    concurrency: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Sessions run side by side when this suite is run (`rth run --concurrency` wins); "
+        "with several suites the smallest applies",
+    )
+
 
 class Suite(Strict):
     """Several scenarios in one file, sharing ``defaults``, plus scenarios from other files."""

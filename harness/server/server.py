@@ -99,6 +99,13 @@ class StandInServer:
         self._port = int(self._runner.addresses[0][1])
         logger.info("stand-in listening on %s", self.base_url)
 
+    async def warm_up(self) -> None:
+        """Until the recognition workers are up and their models loaded: a runner waits for this so
+        that its first session's timings are not the server's start-up (it runs in the background
+        from :meth:`start` anyway)."""
+        if self._asr is not None:
+            await self._asr.warm_up()
+
     async def close(self) -> None:
         """Hang up every call, stop HTTP, stop the ASR workers (idempotent)."""
         await asyncio.gather(*(call.close() for call in list(self.calls.values())), return_exceptions=True)

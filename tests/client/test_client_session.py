@@ -136,14 +136,14 @@ async def test_play_and_capture_round_trip_with_onset_at_packet_arrival(
     async with await RealtimeSession.connect(
         Target(fake.base_url, API_KEY), timeline=timeline, session_config=SESSION
     ) as session:
-        session.capture.begin_segment(tmp_path / "out" / "turn0.wav")
+        session.begin_output_recording(tmp_path / "out" / "turn0.wav")
         await session.play(wav)
         end_t = timeline.now()
         await asyncio.sleep(0.9)  # echo latency + the 500 ms offset hangover
         async with asyncio.timeout(10):  # a loaded machine may need longer: wait for the offset itself
             while Milestone.OUTPUT_AUDIO_OFFSET not in marks(timeline):
                 await asyncio.sleep(0.02)
-        captured = session.capture.end_segment()
+        captured = session.end_output_recording()
         pacing = session.track.stats
 
     assert isinstance(captured, CapturedAudio) and captured.non_silent

@@ -16,7 +16,7 @@ from harness.report.model import FailureKind, RunReport, ScenarioReport, TokenUs
 from harness.report.prices import apply_prices, load_prices
 from harness.report.usage import add_usage
 from harness.report.writer import write_report
-from harness.runner.scoring import score_run
+from harness.scoring import score_run
 
 RATE = 48_000
 TURNS = (
@@ -173,5 +173,5 @@ def write_run(root: Path, spec: Spec | None = None) -> Path:
             report.scenarios.append(scenario)
             lines += [json.dumps(row) for row in _timeline(instance, turns)]
     (run_dir / "timeline.jsonl").write_text("\n".join(lines) + "\n")
-    write_report(apply_prices(score_run(report), load_prices()), run_dir / "report.json")
+    write_report(apply_prices(score_run(report, report.scenarios), load_prices()), run_dir / "report.json")
     return run_dir

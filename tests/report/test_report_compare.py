@@ -9,10 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.metrics import score_wer
 from harness.report import bootstrap
 from harness.report.compare import Group, compare, groups_from_runs
 from harness.report.model import RunReport, ScenarioReport, TokenUsage, TurnReport, Verdict
 from tests.report.synthetic import Spec, write_run
+
+
+TEN_WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet".split()
 
 
 def turn(
@@ -23,13 +27,7 @@ def turn(
         name=f"t{index}",
         latencies_ms={"first_audio_ms": first_audio},
         verdicts=[Verdict(name="max_first_audio_ms", passed=passed, measured=first_audio, bound=1000)],
-        input_wer={
-            "substitutions": errors,
-            "deletions": 0,
-            "insertions": 0,
-            "reference_words": 10,
-            "wer": errors / 10,
-        },
+        input_wer=score_wer(" ".join(TEN_WORDS), " ".join(["wrong"] * errors + TEN_WORDS[errors:])),
         usage=TokenUsage(responses=1, input_audio=100, output_audio=200, cost_usd=cost),
     )
 

@@ -9,7 +9,8 @@ import pytest
 from harness.errors import ScenarioError
 from harness.report.model import RunReport, ScenarioReport, TokenUsage, TurnReport
 from harness.report.prices import apply_prices, load_prices
-from harness.report.usage import add_usage, attach_usage, usage_of
+from harness.report.usage import add_usage, usage_of
+from harness.scoring.usage import SessionUsage
 from harness.timeline import EntryKind, TimelineEntry
 
 USAGE = {
@@ -39,14 +40,12 @@ def test_usage_is_read_per_response_and_billed_to_the_turn_that_created_it() -> 
         received(4.0, "response.done", 1, {"id": "r2", "usage": USAGE}),
         received(5.0, "response.done", None, {"id": "r3", "usage": USAGE}),  # arrived after the turn
     ]
-    scenario = ScenarioReport(
-        name="s", turns=[TurnReport(index=0, name="a", response_id="r1"), TurnReport(index=1, name="b")]
-    )
-    attach_usage(scenario, entries)
-    assert scenario.turns[0].usage == usage_of({"usage": USAGE})
-    assert scenario.turns[1].usage is not None and scenario.turns[1].usage.responses == 2
-    assert scenario.usage is not None and scenario.usage.total_tokens == 3 * 1360
-    one = scenario.turns[0].usage
+    usage = SessionUsage(entries)
+    first, second = usage.of_turn(0, "r1"), usage.of_turn(1, None)
+    assert first == usage_of({"usage": USAGE})
+    assert second is not None and second.responses == 2
+    assert usage.total is not None and usage.total.total_tokens == 3 * 1360
+    one = first
     assert one is not None
     assert (one.input_text, one.input_audio, one.input_cached_text, one.input_cached_audio) == (
         100,

@@ -15,6 +15,7 @@ from typing import Any
 
 import soundfile
 
+from harness.client import SessionUpdateRejected
 from harness.errors import ServerEventTimeout
 from harness.timeline import EntryKind, Milestone, Timeline
 
@@ -88,6 +89,32 @@ class FakeSession:
         for reply in self.responder(sent):
             self.receive(reply)
         return sent
+
+    async def update_session(self, config: dict[str, Any]) -> Event:
+        """As the real session: send session.update, then its session.updated or the error naming it."""
+        sent = await self.send({"type": "session.update", "session": {"type": "realtime", **config}})
+
+        def answers(event: Event) -> bool:
+            error = event.get("error")
+            return event["type"] == "session.updated" or (
+                isinstance(error, dict) and error.get("event_id") == sent["event_id"]
+            )
+
+        reply = await self.wait_for_any(("session.updated", "error"), after=self.clock.now - 1, match=answers)
+        if reply["type"] == "error":
+            error = reply["error"]
+            raise SessionUpdateRejected(f"{error.get('code')}: {error.get('message')}")
+        return reply
+
+    def begin_output_recording(self, path: Path) -> None:
+        self.capture.begin_segment(path)
+
+    def end_output_recording(self) -> FakeCaptured:
+        return self.capture.end_segment()
+
+    @property
+    def output_audio_active(self) -> bool:
+        return self.capture.detector.active
 
     def receive(self, event: Event) -> None:
         self.advance(0.010)

@@ -8,12 +8,10 @@ from typing import Any
 
 import pytest
 
-from harness.client import CapturedAudio
 from harness.report.model import FailureKind, RunReport, Verdict
-from harness.runner.scoring import score_run, score_scenario
-from harness.runner.turns import TurnOutcome
 from harness.scenario import Scenario
-from harness.timeline import EntryKind, Milestone, Timeline, TimelineEntry
+from harness.scoring import SessionRecord, TurnRecord, score_run, score_session
+from harness.timeline import EntryKind, Milestone, TimelineEntry
 
 
 def sent(t: float, type_: str, turn: int | None, **data: Any) -> TimelineEntry:
@@ -131,10 +129,6 @@ SCENARIO: dict[str, Any] = {
 }
 
 
-def captured(tmp_path: Path, index: int) -> CapturedAudio:
-    return CapturedAudio(path=tmp_path / f"{index}.wav", duration_s=2.0, peak_dbfs=-6.0, non_silent=True)
-
-
 def recogniser(path: Path) -> str:
     return {"0.wav": "you said hello word", "1.wav": "sure", "2.wav": ""}[path.name]
 
@@ -142,13 +136,19 @@ def recogniser(path: Path) -> str:
 @pytest.fixture
 def scored(tmp_path: Path) -> Any:
     scenario = Scenario.model_validate(SCENARIO)
-    timeline = Timeline("scored")
-    timeline.entries = list(ENTRIES)
-    outcomes = [
-        TurnOutcome(i, scenario.turn_label(i), None, scenario.turn_mode(i), captured=captured(tmp_path, i))
+    turns = tuple(
+        TurnRecord(
+            i,
+            scenario.turn_label(i),
+            scenario.turn_mode(i),
+            audio_received=tmp_path / f"{i}.wav",
+            received_non_silent=True,
+            received_peak_dbfs=-6.0,
+        )
         for i in range(3)
-    ]
-    return score_scenario(scenario, timeline, outcomes, tmp_path, recogniser=recogniser)
+    )
+    record = SessionRecord(scenario, "scored", tmp_path, tuple(ENTRIES), turns)
+    return score_session(record, recogniser=recogniser)
 
 
 def verdicts(items: list[Verdict]) -> list[tuple[str, bool, Any, Any]]:
@@ -162,9 +162,9 @@ def test_turn_figures(scored: Any) -> None:
         "You said: hello world.",
         "completed",
     )
-    assert ask.input_wer["wer"] == 0.0 and ask.output_wer["wer"] == 0.0
+    assert ask.input_wer.wer == 0.0 and ask.output_wer.wer == 0.0
     assert ask.audio_transcript == "you said hello word"
-    assert ask.consistency_wer["wer"] == 0.25  # 1 substitution in 4 words of the assistant's transcript
+    assert ask.consistency_wer.wer == 0.25  # 1 substitution in 4 words of the assistant's transcript
     assert ask.latencies_ms["first_audio_ms"] == 200.0
     assert ask.latencies_ms["voice_to_voice_ms"] == 420.0  # speech end 0.800 -> onset 1.220
     assert (typed.user_transcript, typed.mode, typed.input_wer, typed.consistency_wer) == (
@@ -179,7 +179,7 @@ def test_turn_figures(scored: Any) -> None:
     assert vad.latencies_ms["first_audio_ms"] == 400.0
     assert vad.latencies_ms["commit_to_committed_ms"] == 1.0
     assert vad.latencies_ms["voice_to_voice_ms"] == 800.0
-    assert vad.input_wer["wer"] == 0.5
+    assert vad.input_wer.wer == 0.5
 
 
 def test_turn_verdicts(scored: Any) -> None:
@@ -204,8 +204,8 @@ def test_turn_verdicts(scored: Any) -> None:
 
 
 def test_scenario_verdicts_and_pooled_wer(scored: Any) -> None:
-    assert scored.pooled_input_wer["wer"] == 0.25  # (0 + 1) errors / (2 + 2) words
-    assert scored.pooled_output_wer["utterances"] == 1
+    assert scored.pooled_input_wer.wer == 0.25  # (0 + 1) errors / (2 + 2) words
+    assert scored.pooled_output_wer.utterances == 1
     assert scored.tags == ["unit"]
     assert verdicts(scored.verdicts) == [
         ("max_pooled_input_wer", False, 0.25, 0.2),
@@ -223,8 +223,7 @@ def test_run_pools_every_scenario(scored: Any) -> None:
     run = RunReport(
         run_id="r", tool_version="0", started_at="now", target="local", connect_mode="unified", model="m"
     )
-    run.scenarios = [scored, scored.model_copy()]
-    score_run(run)
-    assert run.pooled_input_wer is not None and run.pooled_input_wer["reference_words"] == 8
-    assert run.pooled_consistency_wer is not None and run.pooled_consistency_wer["wer"] == 0.25
+    run = score_run(run, [scored, scored.model_copy()])
+    assert run.pooled_input_wer is not None and run.pooled_input_wer.reference_words == 8
+    assert run.pooled_consistency_wer is not None and run.pooled_consistency_wer.wer == 0.25
     assert run.latency_summary_ms["first_audio_ms"]["count"] == 6

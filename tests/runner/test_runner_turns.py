@@ -15,8 +15,10 @@ from harness.metrics import INPUT_SPEECH_END, INPUT_SPEECH_START
 from harness.report.model import FailureKind
 from harness.runner import turns as turns_module
 from harness.runner.speech import PreparedClip, mark_speech
-from harness.runner.turns import TurnOutcome, await_playout, run_turns
+from harness.runner.turns import await_playout, run_turns
+from harness.runner.workers import InlinePool
 from harness.scenario import Scenario
+from harness.scoring import TurnRecord
 from harness.timeline import EntryKind, Milestone, TimelineEntry
 from tests.runner.runner_fake_session import PLAYED, Event, FakeSession
 
@@ -76,10 +78,10 @@ def sent_types(session: FakeSession) -> list[str]:
     return [event["type"] for event in session.sent]
 
 
-async def run(session: FakeSession, loaded: Scenario, audio_dir: Path) -> list[TurnOutcome]:
-    outcomes: list[TurnOutcome] = []
-    await run_turns(session, loaded, outcomes, audio_dir)  # type: ignore[arg-type]
-    return outcomes
+async def run(session: FakeSession, loaded: Scenario, audio_dir: Path) -> list[TurnRecord]:
+    records: list[TurnRecord] = []
+    await run_turns(session, loaded, records, audio_dir, InlinePool())  # type: ignore[arg-type]
+    return records
 
 
 def milestones(session: FakeSession, type_: str) -> list[TimelineEntry]:
@@ -103,7 +105,7 @@ async def test_manual_turn_sends_the_trimmed_louder_clip_and_marks_its_speech(
     assert outcome.error is None and outcome.mode == "manual"
     assert sent_types(session) == ["input_audio_buffer.commit", "response.create"]
     sent = tmp_path / "audio" / "00-ask.sent.wav"
-    assert session.played == [sent] and outcome.sent_file == sent and outcome.audio_sent == clip
+    assert session.played == [sent] and outcome.audio_sent == sent and outcome.audio_source == clip
     samples, rate = soundfile.read(sent, dtype="int16")
     assert rate == 48_000
     expected = load_wav(clip, gain_db=6)[int(0.2 * 48_000) : int(1.7 * 48_000)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harness.metrics import WerScore, contains_phrase, matches_regex, summarise
+from harness.metrics import PooledWer, WerScore, contains_phrase, matches_regex, summarise
 from harness.report.model import ScenarioReport, TurnReport, Verdict
 from harness.scenario import EventPattern, ScenarioExpectations, TurnExpectations
 
@@ -28,11 +28,8 @@ def _equals(name: str, measured: Any, bound: Any) -> Verdict:
     return Verdict(name=name, passed=measured == bound, measured=measured, bound=bound)
 
 
-def _wer(value: WerScore | Mapping[str, Any] | None) -> float | None:
-    if value is None:
-        return None
-    wer = value.wer if isinstance(value, WerScore) else value.get("wer")
-    return None if wer is None else round(float(wer), 4)
+def _wer(value: WerScore | PooledWer | None) -> float | None:
+    return None if value is None else round(float(value.wer), 4)
 
 
 def event_verdicts(
@@ -138,7 +135,7 @@ def scenario_verdicts(
         ("max_pooled_consistency_wer", report.pooled_consistency_wer, expect.max_pooled_consistency_wer),
     ):
         if bound is not None:
-            words = None if pooled is None else f"{pooled.get('reference_words')} words"
+            words = None if pooled is None else f"{pooled.reference_words} words"
             checks.append(_at_most(name, _wer(pooled), bound, words))
     for metric, budget in expect.latency.items():
         stats = summarise(_metric_values(report, metric))

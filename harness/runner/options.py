@@ -1,0 +1,42 @@
+"""The options of a run, as given on the command line or by the pytest plugin."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.client import ConnectMode
+
+LOCAL_TARGET = "local"
+DEFAULT_MODEL = "gpt-realtime"
+# Sessions side by side when neither --concurrency nor a suite's `concurrency:` says: see README.
+DEFAULT_CONCURRENCY = 4
+
+
+@dataclass
+class RunOptions:
+    target: str = LOCAL_TARGET
+    connect: ConnectMode = ConnectMode.UNIFIED
+    out: Path = Path("reports")
+    model: str = DEFAULT_MODEL
+    api_key: str | None = field(default=None, repr=False)
+    run_id: str | None = None
+    repeat: int = 1
+    matrix: dict[str, list[str]] = field(default_factory=dict)
+    prices: Path | None = None
+    concurrency: int = DEFAULT_CONCURRENCY
+    render: bool = True  # junit.xml, summary.md and index.html at the end
+
+    def describe(self) -> dict[str, Any]:
+        """The options as recorded in report.json (never the key)."""
+        return {
+            "target": self.target,
+            "connect": str(self.connect),
+            "model": self.model,
+            "out": str(self.out),
+            "repeat": self.repeat,
+            "matrix": self.matrix,
+            "prices": str(self.prices) if self.prices else None,
+            "concurrency": self.concurrency,
+        }
