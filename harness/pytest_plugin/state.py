@@ -80,11 +80,13 @@ class RthState:
         return self.run
 
     async def run_scenario(self, scenario: Scenario) -> ScenarioReport:
+        """One YAML item; its persona reaches our stand-in with its call (``scenario_target``)."""
         from harness.runner.plan import PlannedRun, Variant
+        from harness.runner.targets import ResolvedTarget
 
         run = self.suite_run()
-        standin = self.server() if self.target == LOCAL_TARGET else None
-        return await run.run(PlannedRun(scenario, Variant(), 0, 1), self.resolve_target(), standin)
+        resolved = ResolvedTarget(self.resolve_target(), builtin=self.target == LOCAL_TARGET)
+        return await run.run(PlannedRun(scenario, Variant(), 0, 1), resolved)
 
     def close(self) -> Path | None:
         """Finish the run (render when kept), stop the stand-in; the kept run directory, if any."""

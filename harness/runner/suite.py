@@ -29,7 +29,7 @@ from harness.report.usage import attach_usage
 from harness.report.writer import write_report
 from harness.runner.plan import PlannedRun, build_plan, voice_of
 from harness.runner.scoring import score_run, score_scenario
-from harness.runner.targets import PersonaHost, ResolvedTarget, TargetPool, connect_mode, model_name
+from harness.runner.targets import ResolvedTarget, TargetPool, connect_mode, model_name, scenario_target
 from harness.runner.turns import TurnOutcome, await_input_transcriptions, run_turns
 from harness.scenario import Scenario, resolve_audio
 from harness.timeline import Timeline
@@ -119,7 +119,8 @@ async def open_target(options: RunOptions) -> AsyncIterator[ResolvedTarget]:
 
         key = "sk-rth-local-" + secrets.token_hex(8)
         async with StandInServer(ServerConfig(host="127.0.0.1", port=0, api_key=key)) as server:
-            yield ResolvedTarget(Target(base_url=server.base_url, api_key=key, model=options.model), server)
+            target = Target(base_url=server.base_url, api_key=key, model=options.model)
+            yield ResolvedTarget(target, builtin=True)
         return
     yield ResolvedTarget(remote_target(options))
 
@@ -137,19 +138,14 @@ def _keep_sent_audio(report: ScenarioReport, outcomes: Sequence[TurnOutcome], ro
 
 async def run_scenario(
     planned: PlannedRun,
-    target: Target,
+    resolved: ResolvedTarget,
     options: RunOptions,
     run_dir: RunDirectory,
     reports: list[ScenarioReport],
-    standin: PersonaHost | None = None,
 ) -> None:
-    """Run one planned session and append its report to ``reports``, whatever happens (errors, Ctrl-C).
-
-    ``standin`` is our own server behind ``target``, if it is: the scenario's persona is set on
-    it for this session's call (calls keep the persona they started with) and reset afterwards.
-    """
+    """Run one planned session and append its report to ``reports``, whatever happens (errors, Ctrl-C)."""
     scenario = planned.scenario
-    model = planned.variant.get("model") or model_name(scenario, target.model)
+    model = planned.variant.get("model") or model_name(scenario, resolved.target.model)
     timeline = Timeline(planned.instance, stream=run_dir.timeline)
     audio_dir = run_dir.path / "audio" / planned.instance
     audio_dir.mkdir(parents=True, exist_ok=True)
@@ -157,10 +153,8 @@ async def run_scenario(
     session: RealtimeSession | None = None
     error: tuple[str, FailureKind] | None = None
     try:
-        if standin is not None and scenario.persona is not None:
-            standin.use_persona(scenario.persona)
         session = await RealtimeSession.connect(
-            Target(target.base_url, target.api_key, model=model),
+            scenario_target(resolved, scenario, model),
             timeline=timeline,
             session_config=session_config(scenario),
             mode=connect_mode(scenario, options.connect),
@@ -175,8 +169,6 @@ async def run_scenario(
         error = ("interrupted", FailureKind.INTERRUPTED)
         raise
     finally:
-        if standin is not None and scenario.persona is not None:
-            standin.use_persona(None)
         if session is not None:
             await asyncio.shield(session.close())
         report = score_scenario(scenario, timeline, outcomes, run_dir.path)
@@ -229,10 +221,8 @@ class SuiteRun:
         self._stream = (self.path / "timeline.jsonl").open("w", encoding="utf-8")
         self.run_dir = RunDirectory(path=self.path, timeline=self._stream)
 
-    async def run(
-        self, planned: PlannedRun, target: Target, standin: PersonaHost | None = None
-    ) -> ScenarioReport:
-        await run_scenario(planned, target, self.options, self.run_dir, self.report.scenarios, standin)
+    async def run(self, planned: PlannedRun, resolved: ResolvedTarget) -> ScenarioReport:
+        await run_scenario(planned, resolved, self.options, self.run_dir, self.report.scenarios)
         self.save()
         return self.report.scenarios[-1]
 
@@ -262,7 +252,7 @@ async def run_suite(scenarios: Sequence[Scenario], options: RunOptions) -> tuple
         async with TargetPool(options, open_target) as targets:
             for planned in plan:
                 resolved = await targets.get(planned.scenario)
-                await run.run(planned, resolved.target, resolved.standin)
+                await run.run(planned, resolved)
     except (asyncio.CancelledError, KeyboardInterrupt):
         run.report.interrupted = True
         raise
