@@ -2,7 +2,8 @@
 
 Mirrors the browser flows of the OpenAI WebRTC guide: the unified interface posts multipart
 ``sdp`` + ``session`` with the standard key; the ephemeral flow mints an ``ek_`` client secret
-with the official SDK and posts raw ``application/sdp`` with it. Every failure becomes a one-line
+with the official SDK and posts raw ``application/sdp`` with it. In both, the target's
+``call_headers`` go with the offer and nowhere else. Every failure becomes a one-line
 :class:`ConnectError` (or :class:`AuthenticationError` for 401/403) naming the status, the API's
 error code/message and the URL; key values are scrubbed from anything that ends up in a message.
 """
@@ -85,7 +86,11 @@ async def post_offer(
 ) -> SdpAnswer:
     """POST the offer to ``{base_url}/realtime/calls`` and return the answer and the call id."""
     url = target.calls_url
-    headers = {"Authorization": f"Bearer {bearer.get_secret_value()}", "Accept": "application/sdp"}
+    headers = {
+        **dict(target.call_headers),
+        "Authorization": f"Bearer {bearer.get_secret_value()}",
+        "Accept": "application/sdp",
+    }
     data: aiohttp.FormData | bytes
     if mode is ConnectMode.UNIFIED:
         data = aiohttp.FormData()

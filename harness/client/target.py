@@ -6,7 +6,9 @@ that embeds one, such as a logged config) shows ``**********``; only the HTTP la
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -16,6 +18,11 @@ from harness.errors import ScenarioError
 from harness.ice import is_loopback_host
 
 DEFAULT_MODEL = "gpt-realtime"
+# Credentials travel only as the api_key (a SecretStr); the rest the client sets itself.
+_RESERVED_HEADERS = frozenset(
+    {"authorization", "proxy-authorization", "cookie", "accept", "content-type", "content-length", "host"}
+)
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
 
 
 class ConnectMode(StrEnum):
@@ -27,13 +34,27 @@ class ConnectMode(StrEnum):
 
 @dataclass(frozen=True, slots=True, init=False)
 class Target:
-    """A Realtime API endpoint, e.g. ``Target("https://api.openai.com/v1", key, "gpt-realtime")``."""
+    """A Realtime API endpoint, e.g. ``Target("https://api.openai.com/v1", key, "gpt-realtime")``.
+
+    ``call_headers`` are extra HTTP headers for the call-creation request (``POST /realtime/calls``)
+    only, never for client secrets or hangup. They are opaque here on purpose: the client mirrors
+    the public API and knows nothing of what a particular server makes of them (the runner puts
+    the stand-in's persona header there, ``harness.protocol.standin``). They are not secret: keys
+    and cookies are refused (credentials go in ``api_key``), as are the headers the client sets.
+    """
 
     base_url: str
     api_key: SecretStr
     model: str
+    call_headers: tuple[tuple[str, str], ...] = field(repr=False)  # may be long (an encoded file)
 
-    def __init__(self, base_url: str, api_key: str | SecretStr, model: str = DEFAULT_MODEL) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | SecretStr,
+        model: str = DEFAULT_MODEL,
+        call_headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+    ) -> None:
         url = base_url.strip().rstrip("/")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -46,6 +67,7 @@ class Target:
         object.__setattr__(self, "base_url", url)
         object.__setattr__(self, "api_key", key)
         object.__setattr__(self, "model", model)
+        object.__setattr__(self, "call_headers", _checked_headers(dict(call_headers)))
 
     @property
     def host(self) -> str:
@@ -66,3 +88,16 @@ class Target:
 
     def __str__(self) -> str:
         return f"{self.base_url} ({self.model})"
+
+
+def _checked_headers(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Headers as a hashable tuple; a name that is not a token, reserved, or a value with a line
+    break is a one-line error here rather than a malformed or credential-carrying request later."""
+    for name, value in headers.items():
+        if _TOKEN.fullmatch(name) is None:
+            raise ScenarioError(f"invalid call header name {name!r}: expected an HTTP token like X-Name")
+        if name.lower() in _RESERVED_HEADERS:
+            raise ScenarioError(f"call header {name!r} is not allowed: the client sets it (keys: api_key)")
+        if any(char in value for char in "\r\n\0"):
+            raise ScenarioError(f"call header {name!r}: the value must be one line")
+    return tuple(headers.items())

@@ -29,7 +29,7 @@ def rth_server(pytestconfig: pytest.Config) -> BackgroundStandIn:
 @pytest.fixture(scope="session")
 def rth_target(pytestconfig: pytest.Config) -> Target:
     """What ``--rth-target`` names: the stand-in (default) or a URL with ``OPENAI_API_KEY``."""
-    return state_of(pytestconfig).resolve_target()
+    return state_of(pytestconfig).resolve_target().target
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.client import Target
@@ -45,17 +44,6 @@ class BackgroundStandIn:
         if self._server is None:
             raise RuntimeError("the stand-in is not started")
         return self._server.base_url
-
-    def use_persona(self, persona: Path | None) -> None:
-        """Reply rules for calls created from now on (None: back to the default), set on the server's loop."""
-        server = self._server
-        if server is None:
-            raise RuntimeError("the stand-in is not started")
-
-        async def switch() -> None:
-            server.use_persona(persona)
-
-        asyncio.run_coroutine_threadsafe(switch(), self._loop).result(START_TIMEOUT_S)
 
     def target(self, model: str = "gpt-realtime") -> Target:
         return Target(self.base_url, self.api_key, model=model)

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:  # the runner pulls in aiortc: imported when a test first needs it
-    from harness.client import Target
     from harness.pytest_plugin.standin import BackgroundStandIn
     from harness.report.model import ScenarioReport
     from harness.runner.options import RunOptions
     from harness.runner.run_dir import RunDirectory
+    from harness.runner.targets import ResolvedTarget
     from harness.scenario import Scenario
 
 LOCAL_TARGET = "local"
@@ -63,17 +63,18 @@ class RthState:
             self.standin = BackgroundStandIn().start()
         return self.standin
 
-    def resolve_target(self, scenario: Scenario | None = None) -> Target:
+    def resolve_target(self, scenario: Scenario | None = None) -> ResolvedTarget:
         """Where ``scenario`` runs: its own ``target``, else ``--rth-target``; ``local`` is the
         shared stand-in, a URL goes with ``OPENAI_API_KEY`` (resolved as ``rth run`` does)."""
         import dataclasses
 
-        from harness.runner.targets import remote_target
+        from harness.runner.targets import ResolvedTarget, remote_target
 
         name = (scenario.target if scenario is not None else None) or self.target
         if name == LOCAL_TARGET:
-            return self.server().target(self.model)
-        return remote_target(dataclasses.replace(self.options(Path("."), render=False), target=name))
+            return ResolvedTarget(self.server().target(self.model), builtin=True)
+        options = dataclasses.replace(self.options(Path("."), render=False), target=name)
+        return ResolvedTarget(remote_target(options))
 
     def run_directory(self) -> RunDirectory:
         from harness.runner.run_dir import RunDirectory
@@ -86,8 +87,9 @@ class RthState:
         return self.run
 
     async def run_scenario(self, scenario: Scenario) -> ScenarioReport:
-        """One YAML item's session, added to the pytest session's run directory. Scoring runs
-        inline: items run one at a time, so no other session's audio is being paced."""
+        """One YAML item's session, added to the pytest session's run directory; its persona
+        reaches our stand-in with its call. Scoring runs inline: items run one at a time, so no
+        other session's audio is being paced."""
         from harness.client import ConnectMode
         from harness.runner.plan import PlannedRun, Variant
         from harness.runner.progress import NoObserver

@@ -148,6 +148,8 @@ class ScenarioReport(BaseModel):
     pooled_output_wer: PooledWer | None = None
     pooled_consistency_wer: PooledWer | None = None
     verdicts: list[Verdict] = Field(default_factory=list, description="Scenario-level expectations")
+    started_at: str | None = Field(default=None, description="Wall clock (UTC) when the session began")
+    duration_s: float | None = Field(default=None, description="Connect to hang-up, monotonic clock")
 
     @property
     def passed(self) -> bool:

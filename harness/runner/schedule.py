@@ -48,7 +48,7 @@ async def run_suite(
                 async with slots:
                     resolved = await targets.get(planned.scenario)
                     await run_session(
-                        planned, resolved.target, run_dir, pool, watcher, options.connect, position
+                        planned, resolved, run_dir, pool, watcher, options.connect, position
                     )
 
             async with asyncio.TaskGroup() as group:

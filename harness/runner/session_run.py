@@ -13,13 +13,13 @@ from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from harness.client import ConnectMode, RealtimeSession, Target
+from harness.client import ConnectMode, RealtimeSession
 from harness.errors import HarnessError
 from harness.report.model import FailureKind, ScenarioReport
 from harness.runner.plan import PlannedRun, voice_of
 from harness.runner.progress import RunObserver
 from harness.runner.run_dir import RunDirectory
-from harness.runner.targets import connect_mode, model_name
+from harness.runner.targets import ResolvedTarget, connect_mode, model_name, scenario_target
 from harness.runner.turns import await_input_transcriptions, run_turns
 from harness.runner.workers import CpuPool
 from harness.scenario import Scenario
@@ -50,7 +50,7 @@ def session_config(scenario: Scenario) -> dict[str, Any]:
 
 async def run_session(
     planned: PlannedRun,
-    target: Target,
+    resolved: ResolvedTarget,
     run_dir: RunDirectory,
     pool: CpuPool,
     observer: RunObserver,
@@ -60,7 +60,7 @@ async def run_session(
     """Run one planned session; its scored report goes into ``run_dir`` at plan ``position``
     whatever happens (errors; on Ctrl-C it is kept, then the interruption goes on)."""
     scenario = planned.scenario
-    model = planned.variant.get("model") or model_name(scenario, target.model)
+    model = planned.variant.get("model") or model_name(scenario, resolved.target.model)
     timeline = Timeline(planned.instance, stream=run_dir.timeline)
     audio_dir = run_dir.path / "audio" / planned.instance
     audio_dir.mkdir(parents=True, exist_ok=True)
@@ -70,7 +70,7 @@ async def run_session(
     observer.session_started(planned.instance)
     try:
         session = await RealtimeSession.connect(
-            Target(target.base_url, target.api_key, model=model),
+            scenario_target(resolved, scenario, model),
             timeline=timeline,
             session_config=session_config(scenario),
             mode=connect_mode(scenario, connect),
@@ -102,6 +102,8 @@ async def run_session(
             instance=planned.instance,
             root=run_dir.path,
             entries=tuple(timeline.entries),
+            started_at=timeline.started_at.isoformat(timespec="milliseconds"),
+            duration_s=round(timeline.now(), 3),
             turns=tuple(turns),
             variant=planned.variant.as_dict(),
             repeat=planned.repeat,

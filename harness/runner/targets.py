@@ -1,7 +1,8 @@
 """Where each scenario runs: its own ``target``/``connect``/``model`` override the run's options.
 
 A run may then talk to several targets; :class:`TargetPool` opens each one once (the local
-stand-in starts once) and closes them all at the end of the run.
+stand-in starts once) and closes them all at the end of the run. :func:`scenario_target` is the
+Target of one scenario's call, carrying its persona when the target is our own stand-in.
 """
 
 from __future__ import annotations
@@ -19,22 +20,46 @@ from urllib.parse import urlsplit
 
 from harness.client import ConnectMode, Target
 from harness.errors import ScenarioError
+from harness.protocol import PERSONA_HEADER, encode_persona
 from harness.runner.options import LOCAL_TARGET, RunOptions
 from harness.scenario import Scenario
 
 
-class PersonaHost(Protocol):
-    """The built-in stand-in, as far as a scenario's ``persona`` needs it."""
-
-    def use_persona(self, persona: Path | None) -> object: ...
-
-
 @dataclass(frozen=True)
 class ResolvedTarget:
-    """Where to connect, and the stand-in behind it when it is ours (so a scenario can set its persona)."""
+    """Where to connect; ``builtin`` marks the in-process stand-in of ``--target local``."""
 
     target: Target
-    standin: PersonaHost | None = None
+    builtin: bool = False
+
+    @property
+    def is_standin(self) -> bool:
+        """Our own stand-in: the built-in one or a loopback URL (an ``rth serve``). Only these get
+        stand-in extensions such as the persona header; the live API would not know them."""
+        return self.builtin or self.target.is_loopback
+
+
+def scenario_target(resolved: ResolvedTarget, scenario: Scenario, model: str) -> Target:
+    """The Target of one scenario's call: ``model``, plus the scenario's persona in the
+    ``X-Rth-Persona`` header when the target is our stand-in (never sent elsewhere).
+
+    The persona travels with the call, so scenarios on one stand-in never share server state and
+    may run at the same time. Raises :class:`ScenarioError` for a persona file that cannot be sent.
+    """
+    base = resolved.target
+    headers = dict(base.call_headers)
+    if scenario.persona is not None and resolved.is_standin:
+        headers[PERSONA_HEADER] = _persona_header(scenario.persona)
+    return Target(base.base_url, base.api_key, model=model, call_headers=headers)
+
+
+def _persona_header(path: Path) -> str:
+    try:
+        return encode_persona(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read persona file: {exc.strerror}") from None
+    except ValueError as exc:  # too large, or not UTF-8
+        raise ScenarioError(f"{path}: {exc}") from None
 
 
 class _Options(Protocol):
@@ -75,7 +100,8 @@ async def open_target(options: RunOptions) -> AsyncIterator[ResolvedTarget]:
         key = "sk-rth-local-" + secrets.token_hex(8)
         async with StandInServer(ServerConfig(host="127.0.0.1", port=0, api_key=key)) as server:
             await server.warm_up()
-            yield ResolvedTarget(Target(base_url=server.base_url, api_key=key, model=options.model), server)
+            target = Target(base_url=server.base_url, api_key=key, model=options.model)
+            yield ResolvedTarget(target, builtin=True)
         return
     yield ResolvedTarget(remote_target(options))
 

@@ -93,8 +93,8 @@ class _Shared(Strict):
     model: str | None = Field(default=None, description="Overrides `rth run --model`")
     persona: Path | None = Field(
         default=None,
-        description="Reply rules (YAML, see examples/personas/) for the built-in stand-in, relative to "
-        "this file; other targets ignore it",
+        description="Reply rules (YAML, see examples/personas/) for the stand-in, relative to this file; "
+        "sent with this scenario's call to 'local' or a loopback URL (rth serve), never to other targets",
     )
     session: SessionConfig = Field(
         default_factory=SessionConfig, description="The session object sent with session.update"

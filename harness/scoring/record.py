@@ -42,6 +42,8 @@ class SessionRecord:
     root: Path  # the run directory; report paths are relative to it
     entries: tuple[TimelineEntry, ...]
     turns: tuple[TurnRecord, ...]
+    started_at: str | None = None  # wall clock (ISO 8601, UTC) when the timeline began
+    duration_s: float | None = None  # on the session's monotonic clock, connect to hang-up
     variant: dict[str, str] = field(default_factory=dict)
     repeat: int = 0
     model: str | None = None

@@ -7,8 +7,9 @@ Public surface::
         server.base_url  # "http://127.0.0.1:<port>/v1"
     serve(config)  # blocking, for ``rth serve``
 
-Calibration and scripted replies: ``ServerConfig(first_audio_delay_ms=..., persona=Path(...))``,
-``server.use_persona(path)`` between scenarios, ``server.timing_log`` for the injected truth.
+Calibration and scripted replies: ``ServerConfig(first_audio_delay_ms=..., persona=Path(...))``
+(the default persona; a call brings its own in an ``X-Rth-Persona`` header, see
+``harness.protocol.standin``), ``server.timing_log`` for the injected truth.
 """
 
 from harness.server.config import ResponsePacing, ServerConfig, TurnDetectionDefault

@@ -37,12 +37,13 @@ INVALID_OFFER = "Invalid SDP offer. Please try again with a WHIP-compliant offer
 
 @dataclass
 class Engines:
-    """What all calls of one server share; ``persona`` applies to calls created from then on."""
+    """What all calls of one server share. ``default_persona`` answers calls that bring none of
+    their own; it never changes while the server runs, so concurrent calls cannot disturb each other."""
 
     config: ServerConfig
     asr: Recognizer
     tts: Synthesizer
-    persona: Persona
+    default_persona: Persona
     timing_log: TimingLog = field(default_factory=TimingLog)
     calls_created: int = 0
 
@@ -53,10 +54,18 @@ def _opus_first() -> list[Any]:
 
 
 class Call:
-    """A call from its SDP offer to its hangup; ``id`` is the ``rtc_...`` of the Location header."""
+    """A call from its SDP offer to its hangup; ``id`` is the ``rtc_...`` of the Location header.
+
+    ``persona`` is this call's reply rules, fixed for its lifetime (the call's own from its
+    ``X-Rth-Persona`` header, else the server default).
+    """
 
     def __init__(
-        self, engines: Engines, session_config: dict[str, Any], on_closed: Callable[[Call], None]
+        self,
+        engines: Engines,
+        session_config: dict[str, Any],
+        persona: Persona,
+        on_closed: Callable[[Call], None],
     ) -> None:
         self.id = new_id("rtc")
         self._on_closed = on_closed
@@ -73,7 +82,7 @@ class Call:
             asr=engines.asr,
             tts=engines.tts,
             timing=CallTiming(engines.config, self.id, engines.calls_created, engines.timing_log),
-            persona=engines.persona,
+            persona=persona,
         )
         self._channel: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()

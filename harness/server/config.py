@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from harness.server.persona import Persona
+
 DEFAULT_INSTRUCTIONS = (
     "You are the realtime-harness stand-in. You repeat what you heard, so tests can check the round trip."
 )
@@ -49,7 +51,9 @@ class ServerConfig:
     recognition and synthesis allow, if later); input transcription events are held until
     ``transcription_delay_ms`` after the commit. Each delay gets a uniform ``0..jitter_ms`` added,
     drawn from a generator seeded with ``seed`` (one stream per call, in call order).
-    ``persona`` is a YAML file of reply rules (:mod:`harness.server.persona`).
+    ``persona`` is the default reply rules (a YAML file, see :mod:`harness.server.persona`, or an
+    already parsed :class:`Persona`); a call may bring its own (``X-Rth-Persona``, see
+    :mod:`harness.protocol.standin`).
     """
 
     host: str = "127.0.0.1"
@@ -63,7 +67,7 @@ class ServerConfig:
     turn_detection: TurnDetectionDefault = TurnDetectionDefault.SERVER_VAD
     pacing: ResponsePacing = ResponsePacing.GENERATE_AHEAD
     generation_speed: float = 3.0
-    persona: Path | None = None
+    persona: Path | Persona | None = None
     first_audio_delay_ms: float = 0.0
     transcription_delay_ms: float = 0.0
     jitter_ms: float = 0.0

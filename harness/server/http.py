@@ -2,7 +2,9 @@
 
 Every non-2xx answer is ``{"error": {"message", "type", "param", "code"}}`` with all four keys.
 Browser pages post cross-origin with an ephemeral key, so preflights under ``/v1/realtime/`` are
-answered and ``Location`` is exposed. Keys never reach logs or messages.
+answered and ``Location`` is exposed. Keys never reach logs or messages. A call may bring its own
+persona in the ``X-Rth-Persona`` header (:mod:`harness.protocol.standin`), the stand-in's one
+extension of the API.
 """
 
 from __future__ import annotations
@@ -15,15 +17,19 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from harness.ice import is_loopback_host, set_loopback_only
+from harness.protocol.standin import MAX_HEADER_CHARS, PERSONA_HEADER, decode_persona
 from harness.server import session
 from harness.server.call import INVALID_OFFER, Call, Engines
 from harness.server.errors import ApiError, invalid_value
 from harness.server.keys import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, KeyKind, KeyStore
+from harness.server.persona import Persona, parse_persona_text
 
 logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location"}
+# aiohttp's default (8190) would cut persona headers short with a bare 400 of its own.
+MAX_FIELD_SIZE = MAX_HEADER_CHARS + 1024
 
 
 @web.middleware
@@ -76,6 +82,7 @@ class Api:
 
     async def create_call(self, request: web.Request) -> web.Response:
         principal = self._keys.authenticate(request.headers.get("Authorization"))
+        persona = _call_persona(request) or self._engines.default_persona
         offer, session_part = await _read_offer(request)
         config = session.default_session(self._config, now=self._config.clock())
         if principal.session is not None:
@@ -84,14 +91,14 @@ class Api:
             config = session.merge(config, session.validate_update(session_part))
         # Applies to this handler's task and the tasks aiortc starts from it (candidate gathering).
         set_loopback_only(is_loopback_host(self._config.host))
-        call = Call(self._engines, config, on_closed=self._forget)
+        call = Call(self._engines, config, persona, on_closed=self._forget)
         try:
             answer = await call.answer(offer)
         except BaseException:
             await call.close()
             raise
         self._calls[call.id] = call
-        logger.info("call %s created (%s key)", call.id, principal.kind)
+        logger.info("call %s created (%s key, persona %s)", call.id, principal.kind, persona.name)
         return web.Response(
             status=201,
             text=answer,
@@ -122,6 +129,18 @@ class Api:
         key = self._keys.mint(fragment, ttl)
         full = session.merge(session.default_session(self._config, now=now), fragment)
         return web.json_response({"value": key.value, "expires_at": key.expires_at, "session": full})
+
+
+def _call_persona(request: web.Request) -> Persona | None:
+    """The persona a call brings in its ``X-Rth-Persona`` header; a bad one is a 400 naming the header."""
+    value = request.headers.get(PERSONA_HEADER)
+    if value is None:
+        return None
+    try:
+        return parse_persona_text(decode_persona(value))
+    except ValueError as exc:  # PersonaError is one too
+        problem = " ".join(str(exc).split())  # YAML errors span lines; an error message is one
+        raise invalid_value(PERSONA_HEADER, f"Invalid '{PERSONA_HEADER}' header: {problem}") from None
 
 
 async def _read_offer(request: web.Request) -> tuple[str, Any]:

@@ -90,12 +90,19 @@ def load_persona(path: Path | str) -> Persona:
     """Read and check a persona YAML file; raises :class:`PersonaError` with the file and rule."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise PersonaError(f"{path}: cannot read persona file: {exc.strerror}") from None
+    return parse_persona_text(text, source=path)
+
+
+def parse_persona_text(text: str, *, source: Path | None = None) -> Persona:
+    """A persona from a file's text (also what a call's ``X-Rth-Persona`` header carries)."""
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise PersonaError(f"{path}: not valid YAML: {exc}") from None
-    return parse_persona(data, source=path)
+        raise PersonaError(f"{source or 'persona'}: not valid YAML: {exc}") from None
+    return parse_persona(data, source=source)
 
 
 def parse_persona(data: Any, *, source: Path | None = None) -> Persona:

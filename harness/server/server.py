@@ -14,7 +14,7 @@ from aiohttp import web
 from harness.server.asr import Recognizer
 from harness.server.call import Call, Engines
 from harness.server.config import ServerConfig
-from harness.server.http import Api
+from harness.server.http import MAX_FIELD_SIZE, Api
 from harness.server.keys import KeyStore
 from harness.server.persona import Persona, default_persona, load_persona
 from harness.server.timing import TimingLog
@@ -27,8 +27,10 @@ class StandInServer:
     """An offline OpenAI Realtime (WebRTC) server: ``async with StandInServer(config) as server``.
 
     ``timing_log`` records every injected delay and what the server achieved (see
-    :mod:`harness.server.timing`); :meth:`use_persona` switches reply rules between scenarios.
-    A bad ``config.persona`` file raises :class:`~harness.server.persona.PersonaError` here.
+    :mod:`harness.server.timing`). ``config.persona`` is the default reply rules, fixed for the
+    server's life; a call brings its own in an ``X-Rth-Persona`` header (no server-wide switch, so
+    concurrent calls never see each other's). A bad ``config.persona`` file raises
+    :class:`~harness.server.persona.PersonaError` here.
     """
 
     def __init__(self, config: ServerConfig) -> None:
@@ -40,7 +42,6 @@ class StandInServer:
         self._port: int | None = None
         self._persona = self._load(config.persona)
         self.timing_log = TimingLog()
-        self._engines: Engines | None = None
 
     @property
     def port(self) -> int:
@@ -61,18 +62,7 @@ class StandInServer:
 
     @property
     def persona(self) -> Persona:
-        return self._persona
-
-    def use_persona(self, persona: Persona | Path | None) -> Persona:
-        """Reply rules for calls created from now on (``None``: the configured default).
-
-        Calls keep the persona they started with, so a runner sets it before connecting each
-        scenario; scenarios that run at the same time with different personas need their own
-        servers. Raises :class:`~harness.server.persona.PersonaError` for a bad file.
-        """
-        self._persona = self._load(persona if persona is not None else self.config.persona)
-        if self._engines is not None:
-            self._engines.persona = self._persona
+        """The default persona: for calls without an ``X-Rth-Persona`` header."""
         return self._persona
 
     async def start(self) -> None:
@@ -83,12 +73,11 @@ class StandInServer:
             config=self.config,
             asr=self._asr,
             tts=Synthesizer(self.config.flite_path, self.config.tts_cache_size),
-            persona=self._persona,
+            default_persona=self._persona,
             timing_log=self.timing_log,
         )
-        self._engines = engines
         api = Api(engines, KeyStore(self.config.api_key, self.config.clock), self.calls)
-        self._runner = web.AppRunner(api.app(), handle_signals=False)
+        self._runner = web.AppRunner(api.app(), handle_signals=False, max_field_size=MAX_FIELD_SIZE)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.config.port)
         try:

@@ -12,6 +12,7 @@ import asyncio
 import json
 import secrets
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,6 +71,7 @@ class FakeRealtime:
         self.requests: list[dict[str, Any]] = []
         self.calls: dict[str, FakeCall] = {}
         self.hangups: list[str] = []
+        self.headers: list[tuple[str, dict[str, str]]] = []  # (last path segment, lower-cased headers)
         self.fail_calls: tuple[int, dict[str, Any]] | None = None  # (status, error) to answer instead
         self.reject_session_update = False
         self.send_session_created = True
@@ -77,7 +79,7 @@ class FakeRealtime:
         self._runner: web.AppRunner | None = None
 
     async def start(self) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._record_headers])
         app.router.add_post("/v1/realtime/client_secrets", self._client_secret)
         app.router.add_post("/v1/realtime/calls", self._calls)
         app.router.add_post("/v1/realtime/calls/{call_id}/hangup", self._hangup)
@@ -93,6 +95,14 @@ class FakeRealtime:
             await call.pc.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    @web.middleware
+    async def _record_headers(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        self.headers.append((request.path.rstrip("/").rsplit("/", 1)[-1], headers))
+        return await handler(request)
 
     def _bearer(self, request: web.Request) -> str:
         return request.headers.get("Authorization", "").removeprefix("Bearer ")

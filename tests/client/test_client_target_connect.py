@@ -168,3 +168,37 @@ async def test_hangup_returns_status(fake: FakeRealtime) -> None:
     target = Target(fake.base_url, API_KEY)
     assert await hangup(target, "rtc_unknown", timeout=5) == 404
     assert fake.hangups == ["rtc_unknown"]
+
+
+@pytest.mark.parametrize("mode", [ConnectMode.UNIFIED, ConnectMode.EPHEMERAL])
+async def test_call_headers_go_with_the_offer_only(fake: FakeRealtime, mode: ConnectMode) -> None:
+    fake.fail_calls = (400, {"code": "invalid_offer", "message": "no"})
+    target = Target(fake.base_url, API_KEY, call_headers={"X-Rth-Test": "opaque-value"})
+    bearer = target.api_key
+    if mode is ConnectMode.EPHEMERAL:
+        bearer = (await create_client_secret(target, timeout=5)).value
+    with pytest.raises(ConnectError):
+        await post_offer(target, OFFER, mode=mode, bearer=bearer, timeout=5)
+    await hangup(target, "rtc_1", timeout=5)
+    sent = {path: headers.get("x-rth-test") for path, headers in fake.headers}
+    expected = {"calls": "opaque-value", "hangup": None}
+    if mode is ConnectMode.EPHEMERAL:
+        expected["client_secrets"] = None
+    assert sent == expected
+    assert "opaque-value" not in repr(target)  # may be a long encoded file: kept out of logs
+
+
+@pytest.mark.parametrize(
+    ("headers", "problem"),
+    [
+        ({"Authorization": "Bearer sk-x"}, "not allowed"),
+        ({"cookie": "a=b"}, "not allowed"),
+        ({"Content-Type": "text/plain"}, "not allowed"),
+        ({"X Bad": "v"}, "invalid call header name"),
+        ({"X-Ok": "two\r\nX-Injected: 1"}, "one line"),
+    ],
+)
+def test_call_headers_refuse_credentials_and_broken_values(headers: dict[str, str], problem: str) -> None:
+    with pytest.raises(ScenarioError, match=problem) as raised:
+        Target("http://127.0.0.1:1/v1", API_KEY, call_headers=headers)
+    assert "sk-x" not in str(raised.value) and "\n" not in str(raised.value)

@@ -1,8 +1,8 @@
 """The pytest plugin (entry point pytest11): collection rules, then the smoke suite run as tests.
 
 Each case runs pytest in a subprocess, as a user would. One real run (module fixture) covers the
-YAML items, a failing scenario's report, a Python test on the ``realtime_session`` fixture and the
-run directory that ``--rth-report`` keeps.
+YAML items, a scenario with its own persona, a failing scenario's report, a Python test on the
+``realtime_session`` fixture and the run directory that ``--rth-report`` keeps.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ async def test_session_answers_spoken_question(realtime_session, rth_server):
     await realtime_session.send({{"type": "response.create"}})
     done = await realtime_session.wait_for("response.done", timeout=30)
     assert done["response"]["status"] == "completed"
+"""
+
+SCRIPTED = """name: scripted
+persona: {persona}
+turns:
+  - name: weather
+    say: What is the weather like?
+    reply: It is sunny and mild today.
+    expect: {{max_output_wer: 0.0}}
 """
 
 FAILING = """name: failing
@@ -98,14 +107,16 @@ def test_a_broken_scenario_is_a_collection_error_with_its_location(project: Path
 
 @pytest.fixture(scope="module")
 def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
-    """`pytest scenarios/smoke.yaml failing.yaml test_python.py --rth-report DIR` from the repo."""
+    """`pytest scenarios/smoke.yaml scripted.yaml failing.yaml test_python.py --rth-report DIR`."""
     work = tmp_path_factory.mktemp("plugin")
+    (work / "scripted.yaml").write_text(SCRIPTED.format(persona=REPO / "examples/personas/restaurant.yaml"))
     (work / "failing.yaml").write_text(FAILING)
     (work / "test_python.py").write_text(
         PYTHON_TEST.format(wav=str(REPO / "fixtures/audio/weather_paris.wav"))
     )
     result = pytest_run(
         "scenarios/smoke.yaml",
+        str(work / "scripted.yaml"),
         str(work / "failing.yaml"),
         str(work / "test_python.py"),
         "--rth-report",
@@ -130,6 +141,7 @@ def test_smoke_suite_runs_as_test_items(smoke: tuple[subprocess.CompletedProcess
     assert "scenarios/smoke.yaml::smoke PASSED" in result.stdout, result.stdout + result.stderr
     assert outcomes(work) == {
         "smoke": "passed",
+        "scripted": "passed",  # its persona reached the stand-in with its call
         "failing": "failed",
         "test_session_answers_spoken_question": "passed",
     }
@@ -157,4 +169,4 @@ def test_rth_report_keeps_a_rendered_run_directory(
         assert (run_dir / name).is_file(), name
     assert (run_dir / "audio" / "smoke" / "00-weather.received.wav").is_file()
     junit = ET.parse(run_dir / "junit.xml").getroot()
-    assert (junit.get("tests"), junit.get("failures")) == ("4", "1")
+    assert (junit.get("tests"), junit.get("failures")) == ("5", "1")

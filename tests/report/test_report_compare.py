@@ -15,8 +15,7 @@ from harness.report.compare import Group, compare, groups_from_runs
 from harness.report.model import RunReport, ScenarioReport, TokenUsage, TurnReport, Verdict
 from tests.report.synthetic import Spec, write_run
 
-
-TEN_WORDS = "alpha bravo charlie delta echo foxtrot golf hotel india juliet".split()
+TEN_WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
 
 
 def turn(

@@ -1,17 +1,70 @@
-"""A scenario's `persona` drives the built-in stand-in's replies for that scenario only."""
+"""A scenario's `persona` drives the built-in stand-in's replies for that scenario only: it goes
+with the scenario's call (the X-Rth-Persona header), and only to our own stand-in."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from datetime import datetime
 from pathlib import Path
+
+import pytest
+
+from harness.client import Target
+from harness.errors import ScenarioError
+from harness.protocol import PERSONA_HEADER, decode_persona
+from harness.runner.targets import ResolvedTarget, scenario_target
+from harness.scenario import Scenario
 
 REPO = Path(__file__).resolve().parents[2]
 PERSONA = REPO / "examples" / "personas" / "restaurant.yaml"
 
 
-def test_persona_sets_exact_replies_for_its_scenario_only(tmp_path: Path) -> None:
+def scenario(persona: Path | None) -> Scenario:
+    return Scenario.model_validate({"name": "s", "persona": persona, "turns": [{"say": "hello"}]})
+
+
+@pytest.mark.parametrize(
+    ("url", "builtin", "sent"),
+    [
+        ("https://api.openai.com/v1", False, False),
+        ("https://realtime-proxy.example.com:8443/v1", False, False),
+        ("http://10.0.0.5:8089/v1", False, False),  # maybe an rth serve, but not known to be ours
+        ("http://127.0.0.1:8089/v1", False, True),  # rth serve
+        ("http://localhost:8089/v1", False, True),
+        ("http://[::1]:8089/v1", False, True),
+        ("http://127.0.0.1:40123/v1", True, True),  # --target local
+    ],
+)
+def test_the_persona_header_goes_only_to_our_standin(url: str, builtin: bool, sent: bool) -> None:
+    resolved = ResolvedTarget(Target(url, "sk-test", "gpt-realtime"), builtin=builtin)
+    assert resolved.is_standin is sent
+    target = scenario_target(resolved, scenario(PERSONA), "gpt-realtime-mini")
+    assert (target.base_url, target.model) == (url, "gpt-realtime-mini")
+    assert target.api_key.get_secret_value() == "sk-test"
+    headers = dict(target.call_headers)
+    if sent:
+        assert decode_persona(headers.pop(PERSONA_HEADER)) == PERSONA.read_text(encoding="utf-8")
+    assert headers == {}
+
+
+def test_no_persona_no_header_and_other_call_headers_are_kept() -> None:
+    resolved = ResolvedTarget(Target("http://127.0.0.1:8089/v1", "k", call_headers={"X-Trace": "1"}), True)
+    assert scenario_target(resolved, scenario(None), "m").call_headers == (("X-Trace", "1"),)
+    with_persona = dict(scenario_target(resolved, scenario(PERSONA), "m").call_headers)
+    assert set(with_persona) == {"X-Trace", PERSONA_HEADER}
+
+
+def test_an_unreadable_persona_is_a_scenario_error(tmp_path: Path) -> None:
+    resolved = ResolvedTarget(Target("http://127.0.0.1:8089/v1", "k"), builtin=True)
+    with pytest.raises(ScenarioError, match=r"missing\.yaml: cannot read persona file"):
+        scenario_target(resolved, scenario(tmp_path / "missing.yaml"), "m")
+
+
+def test_personas_side_by_side_each_get_their_own_replies(tmp_path: Path) -> None:
+    pirate = tmp_path / "pirate.yaml"
+    pirate.write_text("name: pirate\nfallback: Arr, the sea is calm.\n", encoding="utf-8")
     suite = tmp_path / "persona.yaml"
     suite.write_text(
         f"""
@@ -29,12 +82,19 @@ scenarios:
       - name: echo
         say: What is the weather like?
         expect: {{output_transcript_contains: you said}}
+  - name: pirate
+    persona: {pirate}
+    turns:
+      - name: weather
+        say: What is the weather like?
+        reply: Arr, the sea is calm.
+        expect: {{max_output_wer: 0.0}}
 """,
         encoding="utf-8",
     )
     out = tmp_path / "reports"
     result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", str(suite), "--out", str(out)],
+        [sys.executable, "-m", "harness.cli", "run", str(suite), "--out", str(out), "--concurrency", "3"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -46,6 +106,13 @@ scenarios:
     said = {s["name"]: s["turns"][0]["assistant_transcript"] for s in report["scenarios"]}
     assert said["scripted"] == "It is sunny and mild today."
     assert said["default"].lower().startswith("you said")
+    assert said["pirate"] == "Arr, the sea is calm."
+    # The three sessions shared the stand-in at the same time: their spans overlap.
+    spans = [
+        (start := datetime.fromisoformat(s["started_at"]).timestamp(), start + s["duration_s"])
+        for s in report["scenarios"]
+    ]
+    assert max(a for a, _ in spans) < min(b for _, b in spans)
 
 
 def test_bad_persona_is_a_located_validation_error(tmp_path: Path) -> None:

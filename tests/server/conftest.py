@@ -74,9 +74,15 @@ async def peer(server: StandInServer) -> AsyncIterator[RawPeer]:
 
 @asynccontextmanager
 async def standin(pacing: ResponsePacing, **options: object) -> AsyncIterator[StandInServer]:
-    config = ServerConfig(host="127.0.0.1", port=0, api_key=API_KEY, pacing=pacing, **options)  # type: ignore[arg-type]
+    config = ServerConfig(
+        host="127.0.0.1",
+        port=0,
+        api_key=API_KEY,
+        pacing=pacing,
+        persona=TEST_PERSONA,  # the default persona of every call to this server
+        **options,  # type: ignore[arg-type]
+    )
     async with StandInServer(config) as running:
-        running.use_persona(TEST_PERSONA)
         yield running
 
 
