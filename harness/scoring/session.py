@@ -21,7 +21,7 @@ from harness.metrics import (
     score_wer,
     session_latency,
 )
-from harness.report.model import FailureKind, ScenarioReport, TurnReport
+from harness.report.model import FailureKind, ScenarioReport, TurnReport, Verdict
 from harness.scoring.record import SessionRecord, TurnRecord
 from harness.scoring.transcripts import (
     ReceivedEvents,
@@ -150,12 +150,19 @@ def score_session(record: SessionRecord, recogniser: Recogniser | None = recogni
         failure_kind=record.failure_kind,
     )
     verdicts = scenario_verdicts(scenario.expect, measured, events.of_turn(None))
-    failed = record.error is None and record.failure_kind is None and not measured.model_copy(
-        update={"verdicts": verdicts}
-    ).passed
     return measured.model_copy(
-        update={
-            "verdicts": verdicts,
-            "failure_kind": FailureKind.EXPECTATION if failed else record.failure_kind,
-        }
+        update={"verdicts": verdicts, "failure_kind": _session_failure(record, turns, verdicts)}
     )
+
+
+def _session_failure(
+    record: SessionRecord, turns: list[TurnReport], verdicts: list[Verdict]
+) -> FailureKind | None:
+    """Why the session failed: its own error, else its first failed turn's kind, else its own
+    expectations; None when it passed."""
+    if record.failure_kind is not None or record.error is not None:
+        return record.failure_kind
+    failed = next((turn.failure_kind for turn in turns if not turn.passed), None)
+    if failed is not None:
+        return failed
+    return None if all(v.passed for v in verdicts) else FailureKind.EXPECTATION
