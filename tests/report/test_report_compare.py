@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from harness.cli import app
 from harness.report import bootstrap
 from harness.report.compare import Group, compare, groups_from_runs
 from harness.report.model import RunReport, ScenarioReport, TokenUsage, TurnReport, Verdict
 from tests.report.synthetic import Spec, write_run
+
+if TYPE_CHECKING:
+    from tests.support.cli import Cli
 
 
 def turn(
@@ -113,10 +115,10 @@ def test_one_matrix_run_compares_its_variants(tmp_path: Path) -> None:
     assert delta == bootstrap.Interval(200.0, 200.0, 200.0)
 
 
-def test_rth_compare_prints_the_table_and_writes_markdown_and_html(tmp_path: Path) -> None:
+def test_rth_compare_prints_the_table_and_writes_markdown_and_html(tmp_path: Path, run_cli: Cli) -> None:
     a = write_run(tmp_path, Spec(run_id="20250101-000000-aaaa"))
     b = write_run(tmp_path, Spec(run_id="20250102-000000-bbbb", first_audio=lambda v, r, t: 900.0 + t))
-    result = CliRunner().invoke(app, ["compare", str(a), str(b), "--resamples", "200"])
+    result = run_cli("compare", str(a), str(b), "--resamples", "200")
     assert result.exit_code == 0, result.output
     assert "20250102-000000-bbbb" in result.output and "first_audio_ms p50" in result.output
     out = tmp_path / "compare-20250101-000000-aaaa-vs-20250102-000000-bbbb"
@@ -126,8 +128,8 @@ def test_rth_compare_prints_the_table_and_writes_markdown_and_html(tmp_path: Pat
     assert 'data-plot="compare"' in html and 'data-table="compare"' in html
 
 
-def test_rth_compare_of_a_single_configuration_is_a_usage_error(tmp_path: Path) -> None:
+def test_rth_compare_of_a_single_configuration_is_a_usage_error(tmp_path: Path, run_cli: Cli) -> None:
     only = write_run(tmp_path)
-    result = CliRunner().invoke(app, ["compare", str(only)])
+    result = run_cli("compare", str(only))
     assert result.exit_code == 2
     assert "only one configuration" in result.output

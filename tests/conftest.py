@@ -1,0 +1,36 @@
+"""Fixtures for every test folder: the repository root and the command line.
+
+Shared helpers live in ``tests/support`` and reach test modules only through fixtures (here and
+in the folder conftests); no test module imports another.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.support import REPO_ROOT
+from tests.support.cli import Cli
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    """The repository's top folder (scenarios/, fixtures/, examples/, docs/)."""
+    return REPO_ROOT
+
+
+@pytest.fixture(scope="session")
+def audio_fixtures(repo_root: Path) -> Path:
+    """The committed speech clips (fixtures/audio/*.wav)."""
+    return repo_root / "fixtures" / "audio"
+
+
+@pytest.fixture(scope="session")
+def run_cli() -> Cli:
+    """``run_cli("run", "scenarios/smoke.yaml", ...) -> CliResult(exit_code, stdout, stderr, output)``.
+
+    In process by default; ``in_subprocess=True`` for a real ``python -m harness.cli`` (with
+    ``interrupt_when=`` to press Ctrl-C); ``module="pytest"`` runs another program the same way.
+    """
+    return Cli(REPO_ROOT)
