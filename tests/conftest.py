@@ -1,4 +1,4 @@
-"""Fixtures for every test folder: the repository root and the command line.
+"""Fixtures for every test folder: the repository root, the command line, report objects.
 
 Shared helpers live in ``tests/support`` and reach test modules only through fixtures (here and
 in the folder conftests); no test module imports another.
@@ -7,10 +7,12 @@ in the folder conftests); no test module imports another.
 from __future__ import annotations
 
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from tests.support import REPO_ROOT
+from tests.support import reports as report_support
 from tests.support.cli import Cli
 
 
@@ -34,3 +36,17 @@ def run_cli() -> Cli:
     ``interrupt_when=`` to press Ctrl-C); ``module="pytest"`` runs another program the same way.
     """
     return Cli(REPO_ROOT)
+
+
+@pytest.fixture(scope="session")
+def reports() -> report_support.ReportFactory:
+    """``reports.run(**fields)``, ``.scenario(**fields)``, ``.turn(index, **fields)``,
+    ``.verdict(name, passed, **fields)``: report objects with defaults for every required field;
+    ``reports.write_run(root, **spec)``: a synthetic run directory (see tests/support/reports.py)."""
+    return report_support.ReportFactory()
+
+
+@pytest.fixture(scope="session")
+def scoring() -> ModuleType:
+    """The runner's scoring module (``score_scenario``, ``score_run``), imported in one place."""
+    return report_support.scoring

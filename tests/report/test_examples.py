@@ -10,10 +10,10 @@ import pytest
 import yaml
 
 from harness.report.render import render_run
-from tests.report.synthetic import write_run
 
 if TYPE_CHECKING:
     from tests.support.cli import Cli
+    from tests.support.reports import ReportFactory
 
 
 @pytest.fixture
@@ -35,9 +35,11 @@ def test_every_rth_command_in_the_workflow_is_accepted(workflow: Path, run_cli: 
         assert result.exit_code == 0, (command, result.output)
 
 
-def test_the_workflow_publishes_files_that_a_run_writes(tmp_path: Path, workflow: Path) -> None:
+def test_the_workflow_publishes_files_that_a_run_writes(
+    tmp_path: Path, workflow: Path, reports: ReportFactory
+) -> None:
     text = workflow.read_text()
-    rendered = render_run(write_run(tmp_path))
+    rendered = render_run(reports.write_run(tmp_path))
     for path in (rendered.summary, rendered.junit):
         assert f"/{path.name}" in text
     assert "GITHUB_STEP_SUMMARY" in text and "upload-artifact" in text

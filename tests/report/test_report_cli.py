@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tests.report.synthetic import write_run
-
 if TYPE_CHECKING:
     from tests.support.cli import Cli
+    from tests.support.reports import ReportFactory
 
 
-def test_rth_report_renders_junit_summary_and_html(tmp_path: Path, run_cli: Cli) -> None:
-    run_dir = write_run(tmp_path)
+def test_rth_report_renders_junit_summary_and_html(
+    tmp_path: Path, run_cli: Cli, reports: ReportFactory
+) -> None:
+    run_dir = reports.write_run(tmp_path)
     result = run_cli("report", str(run_dir))
     assert result.exit_code == 0, result.output
     lines = result.output.strip().splitlines()
@@ -22,8 +23,8 @@ def test_rth_report_renders_junit_summary_and_html(tmp_path: Path, run_cli: Cli)
     assert "rth run <code>20250101-000000-aaaa</code>" in (run_dir / "index.html").read_text()
 
 
-def test_rth_report_reprices_with_a_users_table(tmp_path: Path, run_cli: Cli) -> None:
-    run_dir = write_run(tmp_path)
+def test_rth_report_reprices_with_a_users_table(tmp_path: Path, run_cli: Cli, reports: ReportFactory) -> None:
+    run_dir = reports.write_run(tmp_path)
     prices = tmp_path / "prices.toml"
     prices.write_text(
         'as_of = "2031-02-03"\n[models."gpt-realtime"]\n'

@@ -7,14 +7,16 @@ is loaded from a file:// URL, so nothing leaves the machine.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from harness.report.render import render_run
 from tests.report.browser import CHROMIUM, chromium_page
-from tests.report.synthetic import Spec, write_run
+
+if TYPE_CHECKING:
+    from tests.support.reports import ReportFactory
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(),
@@ -28,9 +30,9 @@ LATENCY_METRICS = 5  # first_audio, response_done, voice_to_voice, commit_to_tra
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = Spec(variants=VARIANTS, repeats=REPEATS, failing={(1, 0, 0)})
-    run_dir = write_run(tmp_path_factory.mktemp("html"), spec)
+def rendered(tmp_path_factory: pytest.TempPathFactory, reports: ReportFactory) -> Path:
+    spec = {"variants": VARIANTS, "repeats": REPEATS, "failing": {(1, 0, 0)}}
+    run_dir = reports.write_run(tmp_path_factory.mktemp("html"), **spec)
     return render_run(run_dir).html
 
 

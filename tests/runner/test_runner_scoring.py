@@ -4,16 +4,19 @@ VAD turns), and every kind of verdict with its measured value and bound (known a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.client import CapturedAudio
-from harness.report.model import FailureKind, RunReport, Verdict
-from harness.runner.scoring import score_run, score_scenario
+from harness.report.model import FailureKind, Verdict
 from harness.runner.turns import TurnOutcome
 from harness.scenario import Scenario
 from harness.timeline import EntryKind, Milestone, Timeline, TimelineEntry
+
+if TYPE_CHECKING:
+    from tests.support.reports import ReportFactory
 
 
 def sent(t: float, type_: str, turn: int | None, **data: Any) -> TimelineEntry:
@@ -140,7 +143,7 @@ def recogniser(path: Path) -> str:
 
 
 @pytest.fixture
-def scored(tmp_path: Path) -> Any:
+def scored(tmp_path: Path, scoring: ModuleType) -> Any:
     scenario = Scenario.model_validate(SCENARIO)
     timeline = Timeline("scored")
     timeline.entries = list(ENTRIES)
@@ -148,7 +151,7 @@ def scored(tmp_path: Path) -> Any:
         TurnOutcome(i, scenario.turn_label(i), None, scenario.turn_mode(i), captured=captured(tmp_path, i))
         for i in range(3)
     ]
-    return score_scenario(scenario, timeline, outcomes, tmp_path, recogniser=recogniser)
+    return scoring.score_scenario(scenario, timeline, outcomes, tmp_path, recogniser=recogniser)
 
 
 def verdicts(items: list[Verdict]) -> list[tuple[str, bool, Any, Any]]:
@@ -219,12 +222,10 @@ def test_scenario_verdicts_and_pooled_wer(scored: Any) -> None:
     assert not scored.passed
 
 
-def test_run_pools_every_scenario(scored: Any) -> None:
-    run = RunReport(
-        run_id="r", tool_version="0", started_at="now", target="local", connect_mode="unified", model="m"
-    )
+def test_run_pools_every_scenario(scored: Any, reports: ReportFactory, scoring: ModuleType) -> None:
+    run = reports.run(started_at="now", model="m")
     run.scenarios = [scored, scored.model_copy()]
-    score_run(run)
+    scoring.score_run(run)
     assert run.pooled_input_wer is not None and run.pooled_input_wer["reference_words"] == 8
     assert run.pooled_consistency_wer is not None and run.pooled_consistency_wer["wer"] == 0.25
     assert run.latency_summary_ms["first_audio_ms"]["count"] == 6
