@@ -6,6 +6,8 @@ is loaded from a file:// URL, so nothing leaves the machine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -13,15 +15,9 @@ import numpy as np
 import pytest
 
 from harness.report.render import render_run
-from tests.report.browser import CHROMIUM, chromium_page
 
 if TYPE_CHECKING:
     from tests.support.reports import ReportFactory
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is missing: run scripts/install-system-deps.sh (apt-get install chromium)",
-)
 
 VARIANTS = [{"model": "gpt-realtime", "voice": "cedar"}, {"model": "gpt-realtime-mini", "voice": "cedar"}]
 REPEATS = 2
@@ -37,8 +33,13 @@ def rendered(tmp_path_factory: pytest.TempPathFactory, reports: ReportFactory) -
 
 
 @pytest.fixture(scope="module")
-def page_state(rendered: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Load the page once; collect console errors, DOM facts and a full-page screenshot."""
+def page_state(
+    chromium_page: Callable[..., AbstractContextManager[Any]],
+    rendered: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """Load the page once (skipped without chromium); collect console errors, DOM facts and a
+    full-page screenshot."""
     shot = tmp_path_factory.mktemp("shots") / "index.png"
     problems: list[str] = []
     with chromium_page() as page:
