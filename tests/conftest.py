@@ -1,7 +1,8 @@
 """Fixtures for every test folder: the repository root, the command line, report objects.
 
 Shared helpers live in ``tests/support`` and reach test modules only through fixtures (here and
-in the folder conftests); no test module imports another.
+in the folder conftests); no test module imports another, and test modules import support names
+only for annotations (under TYPE_CHECKING).
 """
 
 from __future__ import annotations
@@ -29,13 +30,13 @@ def audio_fixtures(repo_root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def run_cli() -> Cli:
+def run_cli(repo_root: Path) -> Cli:
     """``run_cli("run", "scenarios/smoke.yaml", ...) -> CliResult(exit_code, stdout, stderr, output)``.
 
     In process by default; ``in_subprocess=True`` for a real ``python -m harness.cli`` (with
     ``interrupt_when=`` to press Ctrl-C); ``module="pytest"`` runs another program the same way.
     """
-    return Cli(REPO_ROOT)
+    return Cli(repo_root)
 
 
 @pytest.fixture(scope="session")

@@ -119,12 +119,11 @@ def test_bad_scenario_is_one_line_exit_2(tmp_path: Path, run_cli: Cli) -> None:
 
 
 def test_url_target_without_key_is_a_clear_error(tmp_path: Path, run_cli: Cli) -> None:
-    target = "http://127.0.0.1:9/v1"
     result = run_cli(
         "run",
         "scenarios/smoke.yaml",
         "--target",
-        target,
+        "http://127.0.0.1:9/v1",
         "--out",
         str(tmp_path),
         in_subprocess=True,

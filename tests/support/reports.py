@@ -5,8 +5,8 @@ Verdict objects: every required field has a default, any field can be given. ``w
 synthetic run directory for the renderer tests: real report.json, timeline.jsonl and WAVs, made
 without any call, so every renderer is exercised in milliseconds with known numbers.
 
-The only test file that imports the runner's scoring: the ``scoring`` fixture hands on this
-module's ``scoring``, so moving that module is a change of the import below.
+The only file under tests/ that imports the runner's scoring: the ``scoring`` fixture hands on
+this module's ``scoring``, so moving that module is a one-line change of the import below.
 """
 
 from __future__ import annotations
