@@ -1,4 +1,4 @@
-"""Fixtures for the client tests: a raw-aiortc answerer on loopback (see client_fake_realtime.py)."""
+"""Fixtures for the client tests: a raw-aiortc answerer on loopback (see tests/support/fake_realtime.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.client.client_fake_realtime import FakeRealtime
+from tests.support.fake_realtime import API_KEY, FakeRealtime
+
+
+@pytest.fixture(scope="session")
+def api_key() -> str:
+    """The standard key the fake answerer accepts."""
+    return API_KEY
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""End to end over real loopback WebRTC against the raw-aiortc answerer (client_fake_realtime.py)."""
+"""End to end over real loopback WebRTC against the raw-aiortc answerer (tests/support/fake_realtime.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import math
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -15,7 +16,9 @@ from harness.client import CapturedAudio, ConnectMode, RealtimeSession, Target
 from harness.client.events import INVALID_MESSAGE
 from harness.errors import AuthenticationError, ConnectError
 from harness.timeline import EntryKind, Milestone, Timeline
-from tests.client.client_fake_realtime import API_KEY, FakeRealtime
+
+if TYPE_CHECKING:
+    from tests.support.fake_realtime import FakeRealtime
 
 SESSION = {"type": "realtime", "instructions": "Be brief.", "audio": {"input": {"turn_detection": None}}}
 CONNECT_PHASES = [
@@ -47,10 +50,10 @@ def tone_wav(path: Path, *, rate: int, lead_s: float, tone_s: float, tail_s: flo
     return path
 
 
-async def test_unified_connect_marks_every_phase_then_hangs_up(fake: FakeRealtime) -> None:
+async def test_unified_connect_marks_every_phase_then_hangs_up(fake: FakeRealtime, api_key: str) -> None:
     timeline = Timeline("unified")
     session = await RealtimeSession.connect(
-        Target(fake.base_url, API_KEY), timeline=timeline, session_config=SESSION, timeout=10
+        Target(fake.base_url, api_key), timeline=timeline, session_config=SESSION, timeout=10
     )
     async with session:
         assert session.call_id is not None and session.call_id.startswith("rtc_")
@@ -89,10 +92,10 @@ async def test_unified_connect_marks_every_phase_then_hangs_up(fake: FakeRealtim
         await session.send({"type": "response.create"})
 
 
-async def test_ephemeral_connect_uses_a_client_secret_and_raw_sdp(fake: FakeRealtime) -> None:
+async def test_ephemeral_connect_uses_a_client_secret_and_raw_sdp(fake: FakeRealtime, api_key: str) -> None:
     timeline = Timeline("ephemeral")
     async with await RealtimeSession.connect(
-        Target(fake.base_url, API_KEY, "gpt-realtime-mini"),
+        Target(fake.base_url, api_key, "gpt-realtime-mini"),
         timeline=timeline,
         session_config=SESSION,
         mode=ConnectMode.EPHEMERAL,
@@ -108,9 +111,9 @@ async def test_ephemeral_connect_uses_a_client_secret_and_raw_sdp(fake: FakeReal
         assert session.mode is ConnectMode.EPHEMERAL
 
 
-async def test_events_round_trip_and_invalid_json_is_recorded(fake: FakeRealtime) -> None:
+async def test_events_round_trip_and_invalid_json_is_recorded(fake: FakeRealtime, api_key: str) -> None:
     async with await RealtimeSession.connect(
-        Target(fake.base_url, API_KEY), session_config=SESSION
+        Target(fake.base_url, api_key), session_config=SESSION
     ) as session:
         t0 = session.timeline.now()
         sent = await session.send({"type": "input_audio_buffer.commit"})
@@ -129,12 +132,12 @@ async def test_events_round_trip_and_invalid_json_is_recorded(fake: FakeRealtime
 
 
 async def test_play_and_capture_round_trip_with_onset_at_packet_arrival(
-    fake: FakeRealtime, tmp_path: Path
+    fake: FakeRealtime, tmp_path: Path, api_key: str
 ) -> None:
     wav = tone_wav(tmp_path / "tone16k.wav", rate=16000, lead_s=0.2, tone_s=0.4, tail_s=0.2)
     timeline = Timeline("echo")
     async with await RealtimeSession.connect(
-        Target(fake.base_url, API_KEY), timeline=timeline, session_config=SESSION
+        Target(fake.base_url, api_key), timeline=timeline, session_config=SESSION
     ) as session:
         session.begin_output_recording(tmp_path / "out" / "turn0.wav")
         await session.play(wav)
@@ -195,9 +198,9 @@ async def playing(session: RealtimeSession) -> None:
     raise AssertionError("play() never started")
 
 
-async def test_cut_short_play_still_marks_its_end(fake: FakeRealtime, tmp_path: Path) -> None:
+async def test_cut_short_play_still_marks_its_end(fake: FakeRealtime, tmp_path: Path, api_key: str) -> None:
     wav = tone_wav(tmp_path / "long.wav", rate=48000, lead_s=0.0, tone_s=2.0, tail_s=0.0)
-    async with await RealtimeSession.connect(Target(fake.base_url, API_KEY), session_config=None) as session:
+    async with await RealtimeSession.connect(Target(fake.base_url, api_key), session_config=None) as session:
         # 1. The caller cancels play().
         task = asyncio.ensure_future(session.play(wav))
         await playing(session)
@@ -222,20 +225,20 @@ async def test_cut_short_play_still_marks_its_end(fake: FakeRealtime, tmp_path: 
         assert not [e for e in session.timeline if e.kind == EntryKind.SENT]
 
 
-async def test_rejected_session_update_fails_connect_and_cleans_up(fake: FakeRealtime) -> None:
+async def test_rejected_session_update_fails_connect_and_cleans_up(fake: FakeRealtime, api_key: str) -> None:
     fake.reject_session_update = True
     with pytest.raises(ConnectError, match=r"session\.update rejected.*invalid_value") as info:
-        await RealtimeSession.connect(Target(fake.base_url, API_KEY), session_config=SESSION, timeout=10)
-    assert API_KEY not in str(info.value)
+        await RealtimeSession.connect(Target(fake.base_url, api_key), session_config=SESSION, timeout=10)
+    assert api_key not in str(info.value)
     assert len(fake.hangups) == 1  # the call existed: it was hung up
 
 
-async def test_missing_session_created_times_out_naming_the_step(fake: FakeRealtime) -> None:
+async def test_missing_session_created_times_out_naming_the_step(fake: FakeRealtime, api_key: str) -> None:
     fake.send_session_created = False
     timeline = Timeline("silent")
     with pytest.raises(ConnectError, match=r"timed out after 1\.5 s.*connect\.channel_open"):
         await RealtimeSession.connect(
-            Target(fake.base_url, API_KEY), timeline=timeline, session_config=SESSION, timeout=1.5
+            Target(fake.base_url, api_key), timeline=timeline, session_config=SESSION, timeout=1.5
         )
     assert timeline.entries[-1].type == Milestone.CLOSED
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
@@ -18,16 +19,18 @@ from harness.client.connect import (
     scrub,
 )
 from harness.errors import AuthenticationError, ConnectError, ScenarioError
-from tests.client.client_fake_realtime import API_KEY, FakeRealtime
+
+if TYPE_CHECKING:
+    from tests.support.fake_realtime import FakeRealtime
 
 OFFER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
 
 
-def test_target_hides_the_key() -> None:
-    target = Target("http://127.0.0.1:8089/v1/", API_KEY, "gpt-realtime")
-    assert API_KEY not in repr(target) and API_KEY not in str(target)
+def test_target_hides_the_key(api_key: str) -> None:
+    target = Target("http://127.0.0.1:8089/v1/", api_key, "gpt-realtime")
+    assert api_key not in repr(target) and api_key not in str(target)
     assert "**********" in repr(target)
-    assert target.api_key.get_secret_value() == API_KEY
+    assert target.api_key.get_secret_value() == api_key
     assert target.base_url == "http://127.0.0.1:8089/v1"
     assert target.calls_url == "http://127.0.0.1:8089/v1/realtime/calls"
     assert target.hangup_url("rtc_1") == "http://127.0.0.1:8089/v1/realtime/calls/rtc_1/hangup"
@@ -38,9 +41,9 @@ def test_target_hides_the_key() -> None:
 
 
 @pytest.mark.parametrize("url", ["127.0.0.1:8089/v1", "ftp://host/v1", "http:///v1", ""])
-def test_target_rejects_bad_urls(url: str) -> None:
+def test_target_rejects_bad_urls(url: str, api_key: str) -> None:
     with pytest.raises(ScenarioError, match="base URL"):
-        Target(url, API_KEY)
+        Target(url, api_key)
 
 
 async def test_empty_key_is_left_to_the_target(fake: FakeRealtime) -> None:
@@ -51,15 +54,15 @@ async def test_empty_key_is_left_to_the_target(fake: FakeRealtime) -> None:
         await create_client_secret(target, timeout=5)
 
 
-def test_http_errors_are_one_line_and_secret_free() -> None:
+def test_http_errors_are_one_line_and_secret_free(api_key: str) -> None:
     body = (
         '{"error": {"message": "Incorrect API key provided: sk-test-SECRET-0123456789.\\nSee docs",'
         ' "type": "invalid_request_error", "param": null, "code": "invalid_api_key"}}'
     )
-    error = http_error(401, body, "http://h/v1/realtime/calls", SecretStr(API_KEY))
+    error = http_error(401, body, "http://h/v1/realtime/calls", SecretStr(api_key))
     assert isinstance(error, AuthenticationError)
     text = str(error)
-    assert API_KEY not in text and "\n" not in text
+    assert api_key not in text and "\n" not in text
     assert "HTTP 401" in text and "invalid_api_key" in text and "http://h/v1/realtime/calls" in text
     assert type(http_error(403, "", "u")) is AuthenticationError
     other = http_error(500, "<html>oops</html>", "u")
@@ -72,9 +75,9 @@ def test_call_id_from_location() -> None:
     assert call_id_from_location("https://api.openai.com/v1/realtime/calls/rtc_abc/") == "rtc_abc"
 
 
-async def test_unified_offer_is_multipart_with_standard_key(fake: FakeRealtime) -> None:
+async def test_unified_offer_is_multipart_with_standard_key(fake: FakeRealtime, api_key: str) -> None:
     fake.fail_calls = (400, {"code": "invalid_offer", "message": "Invalid SDP offer."})
-    target = Target(fake.base_url, API_KEY, "gpt-realtime-mini")
+    target = Target(fake.base_url, api_key, "gpt-realtime-mini")
     with pytest.raises(ConnectError) as info:
         await post_offer(target, OFFER, mode=ConnectMode.UNIFIED, bearer=target.api_key, timeout=5)
     assert type(info.value) is ConnectError
@@ -88,9 +91,9 @@ async def test_unified_offer_is_multipart_with_standard_key(fake: FakeRealtime) 
     assert request["parts"]["session"][1] == '{"type": "realtime", "model": "gpt-realtime-mini"}'
 
 
-async def test_ephemeral_secret_then_raw_sdp(fake: FakeRealtime) -> None:
+async def test_ephemeral_secret_then_raw_sdp(fake: FakeRealtime, api_key: str) -> None:
     fake.fail_calls = (400, {"code": "invalid_offer", "message": "no"})
-    target = Target(fake.base_url, API_KEY)
+    target = Target(fake.base_url, api_key)
     secret = await create_client_secret(target, timeout=5)
     assert secret.value.get_secret_value().startswith("ek_") and secret.expires_at
     assert fake.requests[0]["body"]["session"] == {"type": "realtime", "model": "gpt-realtime"}
@@ -114,11 +117,11 @@ async def test_bad_keys_raise_authentication_error_without_the_key(fake: FakeRea
     assert "client_secrets" in str(secret_error.value)
 
 
-async def test_unreachable_target_is_a_connect_error() -> None:
-    target = Target("http://127.0.0.1:9/v1", API_KEY)  # discard port: nothing listens
+async def test_unreachable_target_is_a_connect_error(api_key: str) -> None:
+    target = Target("http://127.0.0.1:9/v1", api_key)  # discard port: nothing listens
     with pytest.raises(ConnectError, match=r"127\.0\.0\.1:9/v1/realtime/calls") as info:
         await post_offer(target, OFFER, mode=ConnectMode.UNIFIED, bearer=target.api_key, timeout=2)
-    assert API_KEY not in str(info.value)
+    assert api_key not in str(info.value)
     with pytest.raises(ConnectError, match="client_secrets"):
         await create_client_secret(target, timeout=2)
     with pytest.raises(ConnectError, match="hangup"):
@@ -150,9 +153,11 @@ async def odd_server() -> AsyncIterator[Callable[[Handler], str]]:
         await runner.cleanup()
 
 
-async def test_answers_without_location_or_sdp_are_rejected(odd_server: Callable[[Handler], str]) -> None:
+async def test_answers_without_location_or_sdp_are_rejected(
+    odd_server: Callable[[Handler], str], api_key: str
+) -> None:
     base = await odd_server(lambda r: web.Response(status=201, text="v=0\r\n"))  # type: ignore[misc]
-    target = Target(base, API_KEY)
+    target = Target(base, api_key)
     with pytest.raises(ConnectError, match="Location"):
         await post_offer(target, OFFER, mode=ConnectMode.UNIFIED, bearer=target.api_key, timeout=5)
     base = await odd_server(  # type: ignore[misc]
@@ -160,20 +165,22 @@ async def test_answers_without_location_or_sdp_are_rejected(odd_server: Callable
     )
     with pytest.raises(ConnectError, match="not an SDP answer"):
         await post_offer(
-            Target(base, API_KEY), OFFER, mode=ConnectMode.UNIFIED, bearer=target.api_key, timeout=5
+            Target(base, api_key), OFFER, mode=ConnectMode.UNIFIED, bearer=target.api_key, timeout=5
         )
 
 
-async def test_hangup_returns_status(fake: FakeRealtime) -> None:
-    target = Target(fake.base_url, API_KEY)
+async def test_hangup_returns_status(fake: FakeRealtime, api_key: str) -> None:
+    target = Target(fake.base_url, api_key)
     assert await hangup(target, "rtc_unknown", timeout=5) == 404
     assert fake.hangups == ["rtc_unknown"]
 
 
 @pytest.mark.parametrize("mode", [ConnectMode.UNIFIED, ConnectMode.EPHEMERAL])
-async def test_call_headers_go_with_the_offer_only(fake: FakeRealtime, mode: ConnectMode) -> None:
+async def test_call_headers_go_with_the_offer_only(
+    fake: FakeRealtime, mode: ConnectMode, api_key: str
+) -> None:
     fake.fail_calls = (400, {"code": "invalid_offer", "message": "no"})
-    target = Target(fake.base_url, API_KEY, call_headers={"X-Rth-Test": "opaque-value"})
+    target = Target(fake.base_url, api_key, call_headers={"X-Rth-Test": "opaque-value"})
     bearer = target.api_key
     if mode is ConnectMode.EPHEMERAL:
         bearer = (await create_client_secret(target, timeout=5)).value
@@ -198,7 +205,9 @@ async def test_call_headers_go_with_the_offer_only(fake: FakeRealtime, mode: Con
         ({"X-Ok": "two\r\nX-Injected: 1"}, "one line"),
     ],
 )
-def test_call_headers_refuse_credentials_and_broken_values(headers: dict[str, str], problem: str) -> None:
+def test_call_headers_refuse_credentials_and_broken_values(
+    headers: dict[str, str], problem: str, api_key: str
+) -> None:
     with pytest.raises(ScenarioError, match=problem) as raised:
-        Target("http://127.0.0.1:1/v1", API_KEY, call_headers=headers)
+        Target("http://127.0.0.1:1/v1", api_key, call_headers=headers)
     assert "sk-x" not in str(raised.value) and "\n" not in str(raised.value)

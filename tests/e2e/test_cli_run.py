@@ -7,13 +7,8 @@ cancelled turn, the timeline's schema conformance and the report on disk.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -22,25 +17,19 @@ import soundfile as sf
 from harness.metrics import SILENCE_DBFS, frame_levels
 from harness.protocol import parse_server_event
 
-REPO = Path(__file__).resolve().parents[2]
-RTH = [sys.executable, "-m", "harness.cli"]
-
-
-def rth(*args: str, cwd: Path = REPO, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*RTH, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
-    )
+if TYPE_CHECKING:
+    from tests.support.cli import Cli, CliResult
 
 
 @pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+def smoke_run(tmp_path_factory: pytest.TempPathFactory, run_cli: Cli) -> tuple[CliResult, Path]:
     out = tmp_path_factory.mktemp("reports")
-    result = rth("run", "scenarios/smoke.yaml", "--out", str(out))
+    result = run_cli("run", "scenarios/smoke.yaml", "--out", str(out), in_subprocess=True)
     return result, (out / "latest").resolve()
 
 
 @pytest.fixture(scope="module")
-def report(smoke_run: tuple[subprocess.CompletedProcess[str], Path]) -> dict[str, Any]:
+def report(smoke_run: tuple[CliResult, Path]) -> dict[str, Any]:
     _, run_dir = smoke_run
     data: dict[str, Any] = json.loads((run_dir / "report.json").read_text())
     return data
@@ -51,10 +40,10 @@ def turns(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_smoke_suite_passes_with_exit_code_zero(
-    smoke_run: tuple[subprocess.CompletedProcess[str], Path],
+    smoke_run: tuple[CliResult, Path],
 ) -> None:
     result, run_dir = smoke_run
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.exit_code == 0, result.output
     assert "Traceback" not in result.stderr
     assert str(run_dir / "report.json") in result.stdout.replace("\n", "")
 
@@ -71,7 +60,7 @@ def test_manual_turn_yields_both_transcripts_and_sound(report: dict[str, Any]) -
 
 
 def test_captured_audio_is_the_assistant_speaking(
-    smoke_run: tuple[subprocess.CompletedProcess[str], Path], report: dict[str, Any]
+    smoke_run: tuple[CliResult, Path], report: dict[str, Any]
 ) -> None:
     _, run_dir = smoke_run
     weather = turns(report)["weather"]
@@ -83,7 +72,7 @@ def test_captured_audio_is_the_assistant_speaking(
 
 
 def test_cancel_mid_response_stops_audio(
-    smoke_run: tuple[subprocess.CompletedProcess[str], Path], report: dict[str, Any]
+    smoke_run: tuple[CliResult, Path], report: dict[str, Any]
 ) -> None:
     _, run_dir = smoke_run
     interrupted = turns(report)["interrupted"]
@@ -106,7 +95,7 @@ def test_cancel_mid_response_stops_audio(
 
 
 def test_every_received_event_parses_with_openai_types(
-    smoke_run: tuple[subprocess.CompletedProcess[str], Path],
+    smoke_run: tuple[CliResult, Path],
 ) -> None:
     _, run_dir = smoke_run
     received = [
@@ -119,54 +108,57 @@ def test_every_received_event_parses_with_openai_types(
         parse_server_event(event)
 
 
-def test_bad_scenario_is_one_line_exit_2(tmp_path: Path) -> None:
+def test_bad_scenario_is_one_line_exit_2(tmp_path: Path, run_cli: Cli) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nturns:\n  - audio: missing.wav\n")
-    result = rth("run", str(bad), "--out", str(tmp_path))
-    assert result.returncode == 2
+    result = run_cli("run", str(bad), "--out", str(tmp_path), in_subprocess=True)
+    assert result.exit_code == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and f"{bad}:3:" in lines[0] and "file not found" in lines[0]
 
 
-def test_url_target_without_key_is_a_clear_error(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    result = subprocess.run(
-        [*RTH, "run", "scenarios/smoke.yaml", "--target", "http://127.0.0.1:9/v1", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+def test_url_target_without_key_is_a_clear_error(tmp_path: Path, run_cli: Cli) -> None:
+    result = run_cli(
+        "run",
+        "scenarios/smoke.yaml",
+        "--target",
+        "http://127.0.0.1:9/v1",
+        "--out",
+        str(tmp_path),
+        in_subprocess=True,
+        env={"OPENAI_API_KEY": None},
         timeout=60,
-        env=env,
-        check=False,
     )
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert "OPENAI_API_KEY is not set" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_ctrl_c_keeps_a_partial_report(tmp_path: Path) -> None:
-    process = subprocess.Popen(
-        [*RTH, "run", "scenarios/smoke.yaml", "--out", str(tmp_path)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    timeline = None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # wait until the first turn's reply has been measured
+def test_ctrl_c_keeps_a_partial_report(tmp_path: Path, run_cli: Cli) -> None:
+    def timeline() -> Path | None:
         runs = [p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink()]
-        timeline = runs[0] / "timeline.jsonl" if runs else None
-        if timeline and timeline.exists() and '"type":"response.done"' in timeline.read_text():
-            break
-        time.sleep(0.1)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
-    assert process.returncode == 130, stderr
-    assert "Traceback" not in stderr
-    assert timeline is not None
-    data = json.loads((timeline.parent / "report.json").read_text())
+        return runs[0] / "timeline.jsonl" if runs else None
+
+    def first_reply_measured() -> bool:  # wait until the first turn's reply has been measured
+        path = timeline()
+        return path is not None and path.exists() and '"type":"response.done"' in path.read_text()
+
+    result = run_cli(
+        "run",
+        "scenarios/smoke.yaml",
+        "--out",
+        str(tmp_path),
+        in_subprocess=True,
+        interrupt_when=first_reply_measured,
+        interrupt_within=60,
+        timeout=60,
+    )
+    assert result.exit_code == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    path = timeline()
+    assert path is not None
+    data = json.loads((path.parent / "report.json").read_text())
     assert data["interrupted"] is True
     first = data["scenarios"][0]["turns"][0]
     assert first["response_status"] == "completed"

@@ -9,16 +9,14 @@ import numpy as np
 from harness.metrics import recognise, score_wer
 from harness.metrics.recognise import to_recogniser_pcm, voiced_span
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
+
+def test_recognises_a_fixture_word_for_word(audio_fixtures: Path) -> None:
+    assert recognise(audio_fixtures / "weather_paris.wav") == "what is the weather like in paris today"
 
 
-def test_recognises_a_fixture_word_for_word() -> None:
-    assert recognise(FIXTURES / "weather_paris.wav") == "what is the weather like in paris today"
-
-
-def test_any_rate_and_channels_are_accepted() -> None:
+def test_any_rate_and_channels_are_accepted(audio_fixtures: Path) -> None:
     # book_table.wav is 24-bit stereo: channels are averaged, then resampled to 16 kHz.
-    heard = recognise(FIXTURES / "book_table.wav")
+    heard = recognise(audio_fixtures / "book_table.wav")
     assert score_wer("Please book a table for two at seven tonight.", heard).wer <= 0.34
 
 

@@ -7,14 +7,16 @@ YAML items, a scenario with its own persona, a failing scenario's report, a Pyth
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from tests.support.cli import Cli, CliResult
+
 SAY_SCENARIO = "name: {name}\nturns:\n  - name: greet\n    say: Hello there.\n"
 
 PYTHON_TEST = """
@@ -50,18 +52,17 @@ turns:
 """
 
 
-def pytest_run(*args: str, cwd: Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+@pytest.fixture(scope="module")
+def pytest_run(run_cli: Cli) -> Callable[..., CliResult]:
+    """``python -m pytest -p no:cacheprovider ARGS`` in a subprocess, from ``cwd``."""
+
+    def run(*args: str, cwd: Path, timeout: float = 240) -> CliResult:
+        return run_cli("-p", "no:cacheprovider", *args, module="pytest", cwd=cwd, timeout=timeout)
+
+    return run
 
 
-def collected(result: subprocess.CompletedProcess[str]) -> list[str]:
+def collected(result: CliResult) -> list[str]:
     return [line for line in result.stdout.splitlines() if "::" in line]
 
 
@@ -82,9 +83,11 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_collects_yaml_scenarios_only_where_asked(project: Path) -> None:
+def test_collects_yaml_scenarios_only_where_asked(
+    project: Path, pytest_run: Callable[..., CliResult]
+) -> None:
     named = pytest_run("--collect-only", "-q", "scenarios", "tests", cwd=project)
-    assert named.returncode == 0, named.stdout + named.stderr
+    assert named.exit_code == 0, named.output
     assert collected(named) == [
         "scenarios/hello.yaml::hello",
         "scenarios/suite.yaml::s1",
@@ -97,22 +100,30 @@ def test_collects_yaml_scenarios_only_where_asked(project: Path) -> None:
     assert collected(explicit) == ["tests/data.yaml::test_data"]
 
 
-def test_a_broken_scenario_is_a_collection_error_with_its_location(project: Path) -> None:
+def test_a_broken_scenario_is_a_collection_error_with_its_location(
+    project: Path, pytest_run: Callable[..., CliResult]
+) -> None:
     (project / "scenarios" / "broken.yaml").write_text("name: broken\nturns:\n  - sya: typo\n")
     result = pytest_run("--collect-only", "-q", "scenarios/broken.yaml", cwd=project)
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert "broken.yaml:3:" in result.stdout and "sya" in result.stdout
     assert "Traceback" not in result.stdout
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], Path]:
+def smoke(
+    tmp_path_factory: pytest.TempPathFactory,
+    pytest_run: Callable[..., CliResult],
+    repo_root: Path,
+    audio_fixtures: Path,
+) -> tuple[CliResult, Path]:
     """`pytest scenarios/smoke.yaml scripted.yaml failing.yaml test_python.py --rth-report DIR`."""
     work = tmp_path_factory.mktemp("plugin")
-    (work / "scripted.yaml").write_text(SCRIPTED.format(persona=REPO / "examples/personas/restaurant.yaml"))
+    persona = repo_root / "examples/personas/restaurant.yaml"
+    (work / "scripted.yaml").write_text(SCRIPTED.format(persona=persona))
     (work / "failing.yaml").write_text(FAILING)
     (work / "test_python.py").write_text(
-        PYTHON_TEST.format(wav=str(REPO / "fixtures/audio/weather_paris.wav"))
+        PYTHON_TEST.format(wav=str(audio_fixtures / "weather_paris.wav"))
     )
     result = pytest_run(
         "scenarios/smoke.yaml",
@@ -123,7 +134,7 @@ def smoke(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.Complete
         str(work / "reports"),
         f"--junitxml={work / 'outer.xml'}",
         "-v",
-        cwd=REPO,
+        cwd=repo_root,
     )
     return result, work
 
@@ -136,19 +147,19 @@ def outcomes(work: Path) -> dict[str, str]:
     return found
 
 
-def test_smoke_suite_runs_as_test_items(smoke: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+def test_smoke_suite_runs_as_test_items(smoke: tuple[CliResult, Path]) -> None:
     result, work = smoke
-    assert "scenarios/smoke.yaml::smoke PASSED" in result.stdout, result.stdout + result.stderr
+    assert "scenarios/smoke.yaml::smoke PASSED" in result.stdout, result.output
     assert outcomes(work) == {
         "smoke": "passed",
         "scripted": "passed",  # its persona reached the stand-in with its call
         "failing": "failed",
         "test_session_answers_spoken_question": "passed",
     }
-    assert result.returncode == 1  # the failing scenario
+    assert result.exit_code == 1  # the failing scenario
 
 
-def test_a_failing_scenario_says_what_failed(smoke: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+def test_a_failing_scenario_says_what_failed(smoke: tuple[CliResult, Path]) -> None:
     result, _ = smoke
     assert "scenario failing failed (expectation)" in result.stdout
     verdict = next(line for line in result.stdout.splitlines() if "turn greet: response_status" in line)
@@ -158,7 +169,7 @@ def test_a_failing_scenario_says_what_failed(smoke: tuple[subprocess.CompletedPr
 
 
 def test_rth_report_keeps_a_rendered_run_directory(
-    smoke: tuple[subprocess.CompletedProcess[str], Path],
+    smoke: tuple[CliResult, Path],
 ) -> None:
     result, work = smoke
     runs = [p for p in (work / "reports").iterdir() if p.is_dir() and not p.is_symlink()]

@@ -2,53 +2,57 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from harness.cli import app
 from harness.metrics import score_wer
 from harness.report import bootstrap
 from harness.report.compare import Group, compare, groups_from_runs
-from harness.report.model import RunReport, ScenarioReport, TokenUsage, TurnReport, Verdict
-from tests.report.synthetic import Spec, write_run
+from harness.report.model import RunReport, TokenUsage, TurnReport
+
+if TYPE_CHECKING:
+    from tests.support.cli import Cli
+    from tests.support.reports import ReportFactory
 
 TEN_WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
 
 
-def turn(
-    index: int, first_audio: float, *, passed: bool = True, errors: int = 0, cost: float = 0.01
-) -> TurnReport:
-    return TurnReport(
-        index=index,
-        name=f"t{index}",
-        latencies_ms={"first_audio_ms": first_audio},
-        verdicts=[Verdict(name="max_first_audio_ms", passed=passed, measured=first_audio, bound=1000)],
-        input_wer=score_wer(" ".join(TEN_WORDS), " ".join(["wrong"] * errors + TEN_WORDS[errors:])),
-        usage=TokenUsage(responses=1, input_audio=100, output_audio=200, cost_usd=cost),
-    )
+@pytest.fixture
+def turn(reports: ReportFactory) -> Callable[..., TurnReport]:
+    def make(
+        index: int, first_audio: float, *, passed: bool = True, errors: int = 0, cost: float = 0.01
+    ) -> TurnReport:
+        return reports.turn(
+            index,
+            latencies_ms={"first_audio_ms": first_audio},
+            verdicts=[reports.verdict("max_first_audio_ms", passed, measured=first_audio, bound=1000)],
+            input_wer=score_wer(" ".join(TEN_WORDS), " ".join(["wrong"] * errors + TEN_WORDS[errors:])),
+            usage=TokenUsage(responses=1, input_audio=100, output_audio=200, cost_usd=cost),
+        )
+
+    return make
 
 
-def run(run_id: str, turns: list[TurnReport], variant: dict[str, str] | None = None) -> RunReport:
-    scenario = ScenarioReport(name="s", turns=turns, variant=variant or {})
-    return RunReport(
-        run_id=run_id,
-        tool_version="0",
-        started_at="",
-        target="local",
-        connect_mode="unified",
-        model="gpt-realtime",
-        scenarios=[scenario],
-    )
+@pytest.fixture
+def run(reports: ReportFactory) -> Callable[..., RunReport]:
+    def make(run_id: str, turns: list[TurnReport], variant: dict[str, str] | None = None) -> RunReport:
+        scenario = reports.scenario(turns=turns, variant=variant or {})
+        return reports.run(run_id=run_id, scenarios=[scenario])
+
+    return make
 
 
 def row(result, metric: str, stat: str):  # type: ignore[no-untyped-def]
     return next(r for r in result.rows if r.metric == metric and r.stat == stat)
 
 
-def test_constant_samples_give_the_exact_delta_with_a_zero_width_interval() -> None:
+def test_constant_samples_give_the_exact_delta_with_a_zero_width_interval(
+    turn: Callable[..., TurnReport], run: Callable[..., RunReport]
+) -> None:
     a = run("A", [turn(i, 100.0, errors=1) for i in range(5)])
     b = run("B", [turn(i, 150.0, errors=3, cost=0.02) for i in range(7)])
     result = compare(groups_from_runs([a, b]))
@@ -64,7 +68,9 @@ def test_constant_samples_give_the_exact_delta_with_a_zero_width_interval() -> N
     assert cost.verdict(1) == "worse"
 
 
-def test_two_point_samples_give_the_enumerable_bootstrap_interval() -> None:
+def test_two_point_samples_give_the_enumerable_bootstrap_interval(
+    turn: Callable[..., TurnReport], run: Callable[..., RunReport]
+) -> None:
     # Medians of resamples of {0, 10} are 0, 5, 10 with probability 1/4, 1/2, 1/4, so the
     # difference of two such medians is -10 with probability 1/16 > 2.5%: the 95% interval of
     # the delta between {100, 110} and {0, 10} is exactly [90, 110].
@@ -75,7 +81,9 @@ def test_two_point_samples_give_the_enumerable_bootstrap_interval() -> None:
     assert cell.value == bootstrap.Interval(105.0, 100.0, 110.0)
 
 
-def test_pass_rate_delta_is_in_percentage_points_and_higher_is_better() -> None:
+def test_pass_rate_delta_is_in_percentage_points_and_higher_is_better(
+    turn: Callable[..., TurnReport], run: Callable[..., RunReport]
+) -> None:
     a = run("A", [turn(i, 100.0) for i in range(4)])
     b = run("B", [turn(0, 100.0), turn(1, 100.0, passed=False), turn(2, 100.0), turn(3, 100.0, passed=False)])
     rate = row(compare(groups_from_runs([a, b])), "pass rate", "rate")
@@ -98,9 +106,9 @@ def test_interval_covers_a_known_shift_and_is_reproducible() -> None:
     assert bootstrap.difference(base, np.array([]), bootstrap.mean) is None
 
 
-def test_one_matrix_run_compares_its_variants(tmp_path: Path) -> None:
+def test_one_matrix_run_compares_its_variants(tmp_path: Path, reports: ReportFactory) -> None:
     variants = [{"model": "gpt-realtime"}, {"model": "gpt-realtime-mini"}]
-    data = write_run(tmp_path, Spec(variants=variants, first_audio=lambda v, r, t: 800.0 + 200 * v))
+    data = reports.write_run(tmp_path, variants=variants, first_audio=lambda v, r, t: 800.0 + 200 * v)
     from harness.report.run_data import load_run
 
     groups = groups_from_runs([load_run(data).report])
@@ -110,10 +118,12 @@ def test_one_matrix_run_compares_its_variants(tmp_path: Path) -> None:
     assert delta == bootstrap.Interval(200.0, 200.0, 200.0)
 
 
-def test_rth_compare_prints_the_table_and_writes_markdown_and_html(tmp_path: Path) -> None:
-    a = write_run(tmp_path, Spec(run_id="20250101-000000-aaaa"))
-    b = write_run(tmp_path, Spec(run_id="20250102-000000-bbbb", first_audio=lambda v, r, t: 900.0 + t))
-    result = CliRunner().invoke(app, ["compare", str(a), str(b), "--resamples", "200"])
+def test_rth_compare_prints_the_table_and_writes_markdown_and_html(
+    tmp_path: Path, run_cli: Cli, reports: ReportFactory
+) -> None:
+    a = reports.write_run(tmp_path, run_id="20250101-000000-aaaa")
+    b = reports.write_run(tmp_path, run_id="20250102-000000-bbbb", first_audio=lambda v, r, t: 900.0 + t)
+    result = run_cli("compare", str(a), str(b), "--resamples", "200")
     assert result.exit_code == 0, result.output
     assert "20250102-000000-bbbb" in result.output and "first_audio_ms p50" in result.output
     out = tmp_path / "compare-20250101-000000-aaaa-vs-20250102-000000-bbbb"
@@ -123,8 +133,10 @@ def test_rth_compare_prints_the_table_and_writes_markdown_and_html(tmp_path: Pat
     assert 'data-plot="compare"' in html and 'data-table="compare"' in html
 
 
-def test_rth_compare_of_a_single_configuration_is_a_usage_error(tmp_path: Path) -> None:
-    only = write_run(tmp_path)
-    result = CliRunner().invoke(app, ["compare", str(only)])
+def test_rth_compare_of_a_single_configuration_is_a_usage_error(
+    tmp_path: Path, run_cli: Cli, reports: ReportFactory
+) -> None:
+    only = reports.write_run(tmp_path)
+    result = run_cli("compare", str(only))
     assert result.exit_code == 2
     assert "only one configuration" in result.output

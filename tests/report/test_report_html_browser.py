@@ -6,20 +6,18 @@ is loaded from a file:// URL, so nothing leaves the machine.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from harness.report.render import render_run
-from tests.report.browser import CHROMIUM, chromium_page
-from tests.report.synthetic import Spec, write_run
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(),
-    reason=f"{CHROMIUM} is missing: run scripts/install-system-deps.sh (apt-get install chromium)",
-)
+if TYPE_CHECKING:
+    from tests.support.reports import ReportFactory
 
 VARIANTS = [{"model": "gpt-realtime", "voice": "cedar"}, {"model": "gpt-realtime-mini", "voice": "cedar"}]
 REPEATS = 2
@@ -28,15 +26,20 @@ LATENCY_METRICS = 5  # first_audio, response_done, voice_to_voice, commit_to_tra
 
 
 @pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    spec = Spec(variants=VARIANTS, repeats=REPEATS, failing={(1, 0, 0)})
-    run_dir = write_run(tmp_path_factory.mktemp("html"), spec)
+def rendered(tmp_path_factory: pytest.TempPathFactory, reports: ReportFactory) -> Path:
+    spec = {"variants": VARIANTS, "repeats": REPEATS, "failing": {(1, 0, 0)}}
+    run_dir = reports.write_run(tmp_path_factory.mktemp("html"), **spec)
     return render_run(run_dir).html
 
 
 @pytest.fixture(scope="module")
-def page_state(rendered: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """Load the page once; collect console errors, DOM facts and a full-page screenshot."""
+def page_state(
+    chromium_page: Callable[..., AbstractContextManager[Any]],
+    rendered: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Any]:
+    """Load the page once (skipped without chromium); collect console errors, DOM facts and a
+    full-page screenshot."""
     shot = tmp_path_factory.mktemp("shots") / "index.png"
     problems: list[str] = []
     with chromium_page() as page:

@@ -7,14 +7,17 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import xmlschema
 
 from harness.report.junit import write_junit
-from harness.report.model import FailureKind, ScenarioReport
+from harness.report.model import FailureKind
 from harness.report.run_data import load_run
 from harness.report.writer import write_report
-from tests.report.synthetic import Spec, write_run
+
+if TYPE_CHECKING:
+    from tests.support.reports import ReportFactory
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).with_name("junit-10.xsd"))
 
@@ -26,8 +29,10 @@ def junit_of(run_dir: Path) -> ET.Element:
     return ET.parse(path).getroot()
 
 
-def test_a_failed_expectation_is_a_failure_and_the_file_validates(tmp_path: Path) -> None:
-    root = junit_of(write_run(tmp_path, Spec(failing={(0, 0, 0)})))
+def test_a_failed_expectation_is_a_failure_and_the_file_validates(
+    tmp_path: Path, reports: ReportFactory
+) -> None:
+    root = junit_of(reports.write_run(tmp_path, failing={(0, 0, 0)}))
     assert root.tag == "testsuites"
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "1", "0")
     suite = root.find("testsuite")
@@ -42,12 +47,14 @@ def test_a_failed_expectation_is_a_failure_and_the_file_validates(tmp_path: Path
     assert "input WER: 0.111" in out and "eleven" in out
 
 
-def test_session_errors_and_matrix_repeats_get_their_own_suites(tmp_path: Path) -> None:
+def test_session_errors_and_matrix_repeats_get_their_own_suites(
+    tmp_path: Path, reports: ReportFactory
+) -> None:
     variants = [{"model": "gpt-realtime"}, {"model": "gpt-realtime-mini"}]
-    run_dir = write_run(tmp_path, Spec(variants=variants, repeats=2))
+    run_dir = reports.write_run(tmp_path, variants=variants, repeats=2)
     data = load_run(run_dir)
     data.report.scenarios.append(
-        ScenarioReport(
+        reports.scenario(
             name="<target>", error='connect refused <&> "quoted"', failure_kind=FailureKind.CONNECT
         )
     )

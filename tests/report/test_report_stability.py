@@ -2,31 +2,46 @@
 
 from __future__ import annotations
 
-from harness.report.model import FailureKind, RunReport, ScenarioReport, TurnReport, Verdict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pytest
+
+from harness.report.model import FailureKind, ScenarioReport, TurnReport
 from harness.report.stability import failure_kind, stability
 
-
-def turn(index: int, *, verdict: str | None = None, error: FailureKind | None = None) -> TurnReport:
-    report = TurnReport(index=index, name=f"t{index}")
-    if verdict:
-        report.verdicts = [Verdict(name=verdict, passed=False)]
-        report.failure_kind = FailureKind.EXPECTATION
-    if error:
-        report.error, report.failure_kind = "boom", error
-    return report
+if TYPE_CHECKING:
+    from tests.support.reports import ReportFactory
 
 
-def session(repeat: int, turns: list[TurnReport], **extra: object) -> ScenarioReport:
-    return ScenarioReport(name="smoke", instance=f"smoke/r{repeat + 1}", repeat=repeat, turns=turns, **extra)  # type: ignore[arg-type]
+@pytest.fixture
+def turn(reports: ReportFactory) -> Callable[..., TurnReport]:
+    def make(index: int, *, verdict: str | None = None, error: FailureKind | None = None) -> TurnReport:
+        report = reports.turn(index)
+        if verdict:
+            report.verdicts = [reports.verdict(verdict, passed=False)]
+            report.failure_kind = FailureKind.EXPECTATION
+        if error:
+            report.error, report.failure_kind = "boom", error
+        return report
+
+    return make
 
 
-def test_pass_rates_flaky_turns_and_failure_kinds() -> None:
-    report = RunReport(
-        run_id="r",
-        tool_version="0",
-        started_at="",
-        target="local",
-        connect_mode="unified",
+@pytest.fixture
+def session(reports: ReportFactory) -> Callable[..., ScenarioReport]:
+    def make(repeat: int, turns: list[TurnReport], **extra: object) -> ScenarioReport:
+        return reports.scenario(
+            name="smoke", instance=f"smoke/r{repeat + 1}", repeat=repeat, turns=turns, **extra
+        )
+
+    return make
+
+
+def test_pass_rates_flaky_turns_and_failure_kinds(
+    reports: ReportFactory, turn: Callable[..., TurnReport], session: Callable[..., ScenarioReport]
+) -> None:
+    report = reports.run(
         model="m",
         repeat=4,
         scenarios=[
@@ -47,7 +62,7 @@ def test_pass_rates_flaky_turns_and_failure_kinds() -> None:
     assert second.failure_text().startswith("audio x1")
 
 
-def test_failure_kind_classifies_expectations() -> None:
+def test_failure_kind_classifies_expectations(turn: Callable[..., TurnReport]) -> None:
     assert failure_kind(turn(0)) is None
     assert failure_kind(turn(0, verdict="audio_not_silent")) == "audio"
     assert failure_kind(turn(0, verdict="max_input_wer")) == "expectation"

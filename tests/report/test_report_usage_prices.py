@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from harness.errors import ScenarioError
-from harness.report.model import RunReport, ScenarioReport, TokenUsage, TurnReport
+from harness.report.model import TokenUsage
 from harness.report.prices import apply_prices, load_prices
 from harness.report.usage import add_usage, usage_of
 from harness.scoring.usage import SessionUsage
 from harness.timeline import EntryKind, TimelineEntry
+
+if TYPE_CHECKING:
+    from tests.support.reports import ReportFactory
 
 USAGE = {
     "total_tokens": 1360,
@@ -31,7 +35,7 @@ def received(t: float, type_: str, turn: int | None, response: dict[str, object]
     return TimelineEntry(t=t, kind=EntryKind.RECEIVED, type=type_, turn=turn, data={"response": response})
 
 
-def test_usage_is_read_per_response_and_billed_to_the_turn_that_created_it() -> None:
+def test_usage_is_read_per_response_and_billed_to_the_turn_that_created_it(reports: ReportFactory) -> None:
     entries = [
         received(1.0, "response.created", 0, {"id": "r1"}),
         received(2.0, "response.done", 0, {"id": "r1", "usage": USAGE}),
@@ -68,7 +72,9 @@ def test_cost_uses_cached_and_uncached_prices_of_the_longest_matching_model() ->
     assert table.as_of and table.source.startswith("https://")
 
 
-def test_apply_prices_fills_turn_scenario_and_run_costs_and_records_the_table(tmp_path: Path) -> None:
+def test_apply_prices_fills_turn_scenario_and_run_costs_and_records_the_table(
+    tmp_path: Path, reports: ReportFactory
+) -> None:
     custom = tmp_path / "prices.toml"
     custom.write_text(
         'as_of = "2030-01-01"\nsource = "my contract"\n[models."gpt-realtime"]\n'
@@ -76,14 +82,8 @@ def test_apply_prices_fills_turn_scenario_and_run_costs_and_records_the_table(tm
         "audio_input = 1\naudio_cached_input = 1\naudio_output = 1\n"
     )
     usage = TokenUsage(responses=1, input_text=500_000, output_audio=500_000)
-    report = RunReport(
-        run_id="r",
-        tool_version="0",
-        started_at="",
-        target="local",
-        connect_mode="unified",
-        model="gpt-realtime",
-        scenarios=[ScenarioReport(name="s", turns=[TurnReport(index=0, name="a", usage=usage)], usage=usage)],
+    report = reports.run(
+        scenarios=[reports.scenario(turns=[reports.turn(0, name="a", usage=usage)], usage=usage)]
     )
     apply_prices(report, load_prices(custom))
     assert report.scenarios[0].turns[0].usage is not None

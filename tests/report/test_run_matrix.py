@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from tests.support.cli import Cli, CliResult
+
 SCENARIO = """name: hello
 session: {audio: {output: {voice: alloy}}}
 turns:
@@ -24,31 +25,21 @@ turns:
 
 
 @pytest.fixture(scope="module")
-def matrix_run(
-    tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
+def matrix_run(tmp_path_factory: pytest.TempPathFactory, run_cli: Cli) -> tuple[CliResult, Path, Path]:
     work = tmp_path_factory.mktemp("matrix")
     scenario = work / "hello.yaml"
     scenario.write_text(SCENARIO)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness.cli",
-            "run",
-            str(scenario),
-            "--out",
-            str(work / "reports"),
-            "--repeat",
-            "2",
-            "--matrix",
-            "voice=cedar,marin",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    result = run_cli(
+        "run",
+        str(scenario),
+        "--out",
+        str(work / "reports"),
+        "--repeat",
+        "2",
+        "--matrix",
+        "voice=cedar,marin",
+        in_subprocess=True,
         timeout=300,
-        check=False,
     )
     return result, (work / "reports" / "latest").resolve(), scenario
 
@@ -59,10 +50,10 @@ def report_of(run_dir: Path) -> dict[str, Any]:
 
 
 def test_every_variant_and_repeat_ran_in_its_own_session(
-    matrix_run: tuple[subprocess.CompletedProcess[str], Path, Path],
+    matrix_run: tuple[CliResult, Path, Path],
 ) -> None:
     result, run_dir, _ = matrix_run
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.exit_code == 0, result.output
     sessions = report_of(run_dir)["scenarios"]
     assert [(s["instance"], s["voice"], s["repeat"]) for s in sessions] == [
         ("voice-cedar/hello/r1", "cedar", 0),
@@ -76,7 +67,7 @@ def test_every_variant_and_repeat_ran_in_its_own_session(
 
 
 def test_the_voice_of_each_variant_reached_the_server(
-    matrix_run: tuple[subprocess.CompletedProcess[str], Path, Path],
+    matrix_run: tuple[CliResult, Path, Path],
 ) -> None:
     _, run_dir, _ = matrix_run
     voices: dict[str, set[str]] = {}
@@ -89,7 +80,7 @@ def test_the_voice_of_each_variant_reached_the_server(
 
 
 def test_terminal_shows_stability_and_comparison_then_the_html_path(
-    matrix_run: tuple[subprocess.CompletedProcess[str], Path, Path],
+    matrix_run: tuple[CliResult, Path, Path],
 ) -> None:
     result, run_dir, _ = matrix_run
     assert "stability over repeats" in result.stdout
@@ -98,7 +89,7 @@ def test_terminal_shows_stability_and_comparison_then_the_html_path(
 
 
 def test_report_records_config_files_and_environment(
-    matrix_run: tuple[subprocess.CompletedProcess[str], Path, Path],
+    matrix_run: tuple[CliResult, Path, Path],
 ) -> None:
     _, run_dir, scenario = matrix_run
     report = report_of(run_dir)

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import soundfile
@@ -30,7 +29,9 @@ from harness.server import ServerConfig, StandInServer
 from harness.server.timing import DelayKind
 from harness.timeline import read_jsonl
 
-REPO = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from tests.support.cli import Cli
+
 DELAY_MS = 600.0
 DELAY_TOLERANCE_MS = (-50.0, 50.0)
 API_KEY = "sk-rth-test-" + secrets.token_hex(8)
@@ -52,11 +53,11 @@ def served_first_audio_ms() -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def run(
-    tmp_path_factory: pytest.TempPathFactory, served_first_audio_ms: dict[str, float]
+    tmp_path_factory: pytest.TempPathFactory, served_first_audio_ms: dict[str, float], repo_root: Path
 ) -> tuple[RunReport, Path]:
     folder = tmp_path_factory.mktemp("e2e")
     (folder / "delay.yaml").write_text(DELAY_SCENARIO, encoding="utf-8")
-    scenarios = load_scenarios([REPO / "scenarios" / "features.yaml", folder / "delay.yaml"])
+    scenarios = load_scenarios([repo_root / "scenarios" / "features.yaml", folder / "delay.yaml"])
 
     async def main() -> tuple[RunReport, Path]:
         config = ServerConfig(host="127.0.0.1", port=0, api_key=API_KEY, first_audio_delay_ms=DELAY_MS)
@@ -170,20 +171,13 @@ def test_the_api_key_reaches_no_file_of_the_run(run: tuple[RunReport, Path]) -> 
     assert [path for path in files if API_KEY.encode() in path.read_bytes()] == []
 
 
-def test_cli_exit_code_follows_the_verdicts(tmp_path: Path) -> None:
+def test_cli_exit_code_follows_the_verdicts(tmp_path: Path, run_cli: Cli) -> None:
     strict = tmp_path / "strict.yaml"
     strict.write_text(
         "name: strict\nturns:\n  - say: Hello.\n"
         "    expect: {latency: {first_audio_ms: 1}, response_status: completed}\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", str(strict), "--out", str(tmp_path / "out")],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = run_cli("run", str(strict), "--out", str(tmp_path / "out"), in_subprocess=True, timeout=120)
+    assert result.exit_code == 1, result.output
     assert "strict/turn0: latency.first_audio_ms:" in result.stdout
     assert "> 1" in result.stdout

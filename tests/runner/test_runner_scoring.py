@@ -4,14 +4,17 @@ VAD turns), and every kind of verdict with its measured value and bound (known a
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from harness.report.model import FailureKind, RunReport, Verdict
+from harness.report.model import FailureKind, Verdict
 from harness.scenario import Scenario
 from harness.scoring import SessionRecord, TurnRecord, score_run, score_session
 from harness.timeline import EntryKind, Milestone, TimelineEntry
+
+if TYPE_CHECKING:
+    from tests.support.reports import ReportFactory
 
 
 def sent(t: float, type_: str, turn: int | None, **data: Any) -> TimelineEntry:
@@ -219,11 +222,8 @@ def test_scenario_verdicts_and_pooled_wer(scored: Any) -> None:
     assert not scored.passed
 
 
-def test_run_pools_every_scenario(scored: Any) -> None:
-    run = RunReport(
-        run_id="r", tool_version="0", started_at="now", target="local", connect_mode="unified", model="m"
-    )
-    run = score_run(run, [scored, scored.model_copy()])
+def test_run_pools_every_scenario(scored: Any, reports: ReportFactory) -> None:
+    run = score_run(reports.run(started_at="now", model="m"), [scored, scored.model_copy()])
     assert run.pooled_input_wer is not None and run.pooled_input_wer.reference_words == 8
     assert run.pooled_consistency_wer is not None and run.pooled_consistency_wer.wer == 0.25
     assert run.latency_summary_ms["first_audio_ms"]["count"] == 6

@@ -4,7 +4,7 @@ played (gain and trim applied, byte for byte), and where speech is marked on the
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -20,7 +20,9 @@ from harness.runner.workers import InlinePool
 from harness.scenario import Scenario
 from harness.scoring import TurnRecord
 from harness.timeline import EntryKind, Milestone, TimelineEntry
-from tests.runner.runner_fake_session import PLAYED, Event, FakeSession
+
+if TYPE_CHECKING:
+    from tests.support.fake_session import Event, FakeSession, Responder
 
 RATE = 16_000
 
@@ -46,8 +48,13 @@ def scenario(folder: Path, **data: Any) -> Scenario:
     return Scenario.model_validate({"name": "s", **data, "source": folder / "s.yaml"})
 
 
-def server(event: Event) -> list[Event]:
+@pytest.fixture
+def server(fake_session: type[FakeSession]) -> Responder:
     """Just enough of the protocol: acks, one response per create, a VAD turn after each clip."""
+    return lambda event: respond(event, fake_session.PLAYED)
+
+
+def respond(event: Event, played: str) -> list[Event]:
     kind = event["type"]
     if kind == "session.update":
         return [{"type": "session.updated", "session": event["session"]}]
@@ -63,7 +70,7 @@ def server(event: Event) -> list[Event]:
     if kind == "response.cancel":
         error = {"code": "response_cancel_not_active", "event_id": event["event_id"]}
         return [{"type": "error", "error": error}]
-    if kind == PLAYED and "barge_in" not in event["path"]:
+    if kind == played and "barge_in" not in event["path"]:
         return [
             {"type": "input_audio_buffer.speech_stopped", "item_id": "item_v"},
             {"type": "response.created", "response": {"id": "resp_v", "status": "in_progress"}},
@@ -89,7 +96,7 @@ def milestones(session: FakeSession, type_: str) -> list[TimelineEntry]:
 
 
 async def test_manual_turn_sends_the_trimmed_louder_clip_and_marks_its_speech(
-    tmp_path: Path, clip: Path
+    tmp_path: Path, clip: Path, fake_session: type[FakeSession], server: Responder
 ) -> None:
     loaded = scenario(
         tmp_path,
@@ -100,7 +107,7 @@ async def test_manual_turn_sends_the_trimmed_louder_clip_and_marks_its_speech(
             }
         ],
     )
-    session = FakeSession(server)
+    session = fake_session(server)
     (outcome,) = await run(session, loaded, tmp_path / "audio")
     assert outcome.error is None and outcome.mode == "manual"
     assert sent_types(session) == ["input_audio_buffer.commit", "response.create"]
@@ -122,7 +129,9 @@ async def test_manual_turn_sends_the_trimmed_louder_clip_and_marks_its_speech(
     assert turn_start.data == {"name": "ask", "mode": "manual"}
 
 
-async def test_turn_detection_switches_only_when_the_mode_changes(tmp_path: Path, clip: Path) -> None:
+async def test_turn_detection_switches_only_when_the_mode_changes(
+    tmp_path: Path, clip: Path, fake_session: type[FakeSession], server: Responder
+) -> None:
     loaded = scenario(
         tmp_path,
         turns=[
@@ -131,7 +140,7 @@ async def test_turn_detection_switches_only_when_the_mode_changes(tmp_path: Path
             {"audio": "clips/tone.wav"},
         ],
     )
-    session = FakeSession(server)
+    session = fake_session(server)
     outcomes = await run(session, loaded, tmp_path / "audio")
     assert [o.error for o in outcomes] == [None, None, None]
     assert [o.mode for o in outcomes] == ["vad", "vad", "manual"]
@@ -143,7 +152,9 @@ async def test_turn_detection_switches_only_when_the_mode_changes(tmp_path: Path
     assert sent_types(session)[-2:] == ["input_audio_buffer.commit", "response.create"]
 
 
-async def test_vad_turns_use_the_sessions_own_turn_detection(tmp_path: Path, clip: Path) -> None:
+async def test_vad_turns_use_the_sessions_own_turn_detection(
+    tmp_path: Path, clip: Path, fake_session: type[FakeSession], server: Responder
+) -> None:
     vad = {"type": "semantic_vad", "eagerness": "high"}
     loaded = scenario(
         tmp_path,
@@ -154,7 +165,7 @@ async def test_vad_turns_use_the_sessions_own_turn_detection(tmp_path: Path, cli
             {"audio": "clips/tone.wav"},
         ],
     )
-    session = FakeSession(server)
+    session = fake_session(server)
     await run(session, loaded, tmp_path / "audio")
     updates = [
         e["session"]["audio"]["input"]["turn_detection"]
@@ -164,9 +175,11 @@ async def test_vad_turns_use_the_sessions_own_turn_detection(tmp_path: Path, cli
     assert updates == [None, vad]  # nothing to switch for the first turn
 
 
-async def test_typed_turn_creates_a_user_message(tmp_path: Path) -> None:
+async def test_typed_turn_creates_a_user_message(
+    tmp_path: Path, fake_session: type[FakeSession], server: Responder
+) -> None:
     loaded = scenario(tmp_path, turns=[{"say": "Book a table."}])
-    session = FakeSession(server)
+    session = fake_session(server)
     (outcome,) = await run(session, loaded, tmp_path / "audio")
     assert outcome.error is None and session.played == []
     assert session.sent[0]["item"] == {
@@ -177,7 +190,9 @@ async def test_typed_turn_creates_a_user_message(tmp_path: Path) -> None:
     assert sent_types(session) == ["conversation.item.create", "response.create"]
 
 
-async def test_barge_in_waits_for_its_event_then_interrupts_and_speaks(tmp_path: Path, clip: Path) -> None:
+async def test_barge_in_waits_for_its_event_then_interrupts_and_speaks(
+    tmp_path: Path, clip: Path, fake_session: type[FakeSession], server: Responder
+) -> None:
     def with_audio(event: Event) -> list[Event]:
         replies = server(event)
         if event["type"] == "response.create":
@@ -195,7 +210,7 @@ async def test_barge_in_waits_for_its_event_then_interrupts_and_speaks(tmp_path:
             }
         ],
     )
-    session = FakeSession(with_audio)
+    session = fake_session(with_audio)
     (outcome,) = await run(session, loaded, tmp_path / "audio")
     assert outcome.error is None
     assert sent_types(session) == [
@@ -214,7 +229,9 @@ async def test_barge_in_waits_for_its_event_then_interrupts_and_speaks(tmp_path:
     assert roles == ["turn", "barge_in"]
 
 
-async def test_raw_events_and_matched_waits(tmp_path: Path) -> None:
+async def test_raw_events_and_matched_waits(
+    tmp_path: Path, fake_session: type[FakeSession], server: Responder
+) -> None:
     loaded = scenario(
         tmp_path,
         turns=[
@@ -228,13 +245,15 @@ async def test_raw_events_and_matched_waits(tmp_path: Path) -> None:
             }
         ],
     )
-    session = FakeSession(server)
+    session = fake_session(server)
     (outcome,) = await run(session, loaded, tmp_path / "audio")
     assert outcome.error is None
     assert session.sent[1] == {"event_id": "evt_2", "type": "response.cancel", "response_id": "resp_x"}
 
 
-async def test_a_wait_that_never_matches_ends_the_run_as_a_timeout(tmp_path: Path) -> None:
+async def test_a_wait_that_never_matches_ends_the_run_as_a_timeout(
+    tmp_path: Path, fake_session: type[FakeSession], server: Responder
+) -> None:
     loaded = scenario(
         tmp_path,
         turns=[
@@ -254,14 +273,16 @@ async def test_a_wait_that_never_matches_ends_the_run_as_a_timeout(tmp_path: Pat
             {"say": "never runs"},
         ],
     )
-    session = FakeSession(server)
+    session = fake_session(server)
     outcomes = await run(session, loaded, tmp_path / "audio")
     assert len(outcomes) == 1
     assert outcomes[0].failure_kind == FailureKind.TIMEOUT
     assert outcomes[0].error == "no response.done event within 0.05 s"
 
 
-async def test_a_rejected_mode_switch_fails_the_turn(tmp_path: Path, clip: Path) -> None:
+async def test_a_rejected_mode_switch_fails_the_turn(
+    tmp_path: Path, clip: Path, fake_session: type[FakeSession], server: Responder
+) -> None:
     def refuses(event: Event) -> list[Event]:
         if event["type"] == "session.update":
             error = {"code": "invalid_value", "message": "no VAD here", "event_id": event["event_id"]}
@@ -269,15 +290,17 @@ async def test_a_rejected_mode_switch_fails_the_turn(tmp_path: Path, clip: Path)
         return server(event)
 
     loaded = scenario(tmp_path, turns=[{"audio": "clips/tone.wav", "mode": "vad"}])
-    session = FakeSession(refuses)
+    session = fake_session(refuses)
     (outcome,) = await run(session, loaded, tmp_path / "audio")
     assert outcome.failure_kind == FailureKind.PROTOCOL
     assert outcome.error == "switching to vad turns was rejected: invalid_value: no VAD here"
     assert session.played == []
 
 
-def test_speech_is_marked_from_the_clips_own_start_amid_back_dated_entries(tmp_path: Path) -> None:
-    session = FakeSession()
+def test_speech_is_marked_from_the_clips_own_start_amid_back_dated_entries(
+    tmp_path: Path, fake_session: type[FakeSession]
+) -> None:
+    session = fake_session()
     timeline = session.timeline
     path = tmp_path / "x.sent.wav"
     before = timeline.now()
@@ -290,8 +313,10 @@ def test_speech_is_marked_from_the_clips_own_start_amid_back_dated_entries(tmp_p
     assert start.t == pytest.approx(before + 0.21) and start.data["role"] == "barge_in"
 
 
-def test_a_clip_cut_short_ends_its_speech_at_the_last_frame_sent(tmp_path: Path) -> None:
-    session = FakeSession()
+def test_a_clip_cut_short_ends_its_speech_at_the_last_frame_sent(
+    tmp_path: Path, fake_session: type[FakeSession]
+) -> None:
+    session = fake_session()
     timeline = session.timeline
     path = tmp_path / "x.sent.wav"
     timeline.mark(Milestone.INPUT_AUDIO_START, {"path": str(path)}, t=20.0)
@@ -302,8 +327,8 @@ def test_a_clip_cut_short_ends_its_speech_at_the_last_frame_sent(tmp_path: Path)
     assert mark_speech(timeline, cut_before_speech, "turn", 19.0) is None
 
 
-async def test_playout_waits_for_every_response_of_the_turn() -> None:
-    session = FakeSession()
+async def test_playout_waits_for_every_response_of_the_turn(fake_session: type[FakeSession]) -> None:
+    session = fake_session()
     for rid in ("resp_a", "resp_b"):
         session.receive({"type": "response.created", "response": {"id": rid}})
         session.receive({"type": "output_audio_buffer.started", "response_id": rid})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,19 +17,13 @@ from harness.scenario import (
     load_scenarios,
 )
 
-REPO = Path(__file__).resolve().parents[2]
-WAV = REPO / "fixtures" / "audio" / "weather_paris.wav"
 
-
-def write(tmp_path: Path, text: str, name: str = "s.yaml") -> Path:
-    path = tmp_path / name
-    path.write_text(text.replace("WAV", str(WAV)), encoding="utf-8")
-    return path
-
-
-def test_actions_load_from_bare_names_and_one_key_mappings(tmp_path: Path) -> None:
-    path = write(
+def test_actions_load_from_bare_names_and_one_key_mappings(
+    tmp_path: Path, write_scenario: Callable[..., Path]
+) -> None:
+    path = write_scenario(
         tmp_path,
+        "s.yaml",
         "name: ok\nturns:\n  - audio: WAV\n    actions: [commit, create_response, {wait_for: response.done},"
         " {sleep_ms: 10}, {create_response: {instructions: hi}}]\n",
     )
@@ -40,8 +35,8 @@ def test_actions_load_from_bare_names_and_one_key_mappings(tmp_path: Path) -> No
     assert actions[4].create_response.payload() == {"instructions": "hi"}
 
 
-def test_default_actions_push_to_talk(tmp_path: Path) -> None:
-    scenario = load_scenario(write(tmp_path, "name: d\nturns:\n  - audio: WAV\n"))
+def test_default_actions_push_to_talk(tmp_path: Path, write_scenario: Callable[..., Path]) -> None:
+    scenario = load_scenario(write_scenario(tmp_path, "s.yaml", "name: d\nturns:\n  - audio: WAV\n"))
     turn = scenario.turns[0]
     assert turn.actions is None
     assert [type(a) for a in turn.actions_for(scenario.turn_mode(0))] == [Commit, CreateResponse, WaitFor]
@@ -114,8 +109,10 @@ def test_default_actions_push_to_talk(tmp_path: Path) -> None:
         ),
     ],
 )
-def test_errors_name_file_line_column_and_field(tmp_path: Path, body: str, expected: str) -> None:
-    path = write(tmp_path, body)
+def test_errors_name_file_line_column_and_field(
+    tmp_path: Path, write_scenario: Callable[..., Path], body: str, expected: str
+) -> None:
+    path = write_scenario(tmp_path, "s.yaml", body)
     with pytest.raises(ScenarioError) as caught:
         load_scenario(path)
     message = str(caught.value)
@@ -142,8 +139,8 @@ def test_unreadable_text_is_one_line_error(tmp_path: Path, data: bytes, expected
     assert "\n" not in message
 
 
-def test_duplicate_names_rejected(tmp_path: Path) -> None:
-    write(tmp_path, "name: same\nturns:\n  - audio: WAV\n", "a.yaml")
-    write(tmp_path, "name: same\nturns:\n  - audio: WAV\n", "b.yaml")
+def test_duplicate_names_rejected(tmp_path: Path, write_scenario: Callable[..., Path]) -> None:
+    write_scenario(tmp_path, "a.yaml", "name: same\nturns:\n  - audio: WAV\n")
+    write_scenario(tmp_path, "b.yaml", "name: same\nturns:\n  - audio: WAV\n")
     with pytest.raises(ScenarioError, match="'same' is also used"):
         load_scenarios([tmp_path])

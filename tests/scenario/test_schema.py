@@ -13,17 +13,12 @@ import yaml
 
 from harness.scenario import check, scenario_json_schema
 
-REPO = Path(__file__).resolve().parents[2]
-DOC = REPO / "docs" / "scenarios.md"
 jsonschema = pytest.importorskip("jsonschema")
 
 
-def doc_examples() -> list[str]:
-    return re.findall(r"```yaml\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.DOTALL)
-
-
-def example_files() -> list[Path]:
-    return sorted((REPO / "scenarios").rglob("*.yaml"))
+def doc_examples(repo_root: Path) -> list[str]:
+    doc = repo_root / "docs" / "scenarios.md"
+    return re.findall(r"```yaml\n(.*?)```", doc.read_text(encoding="utf-8"), flags=re.DOTALL)
 
 
 @pytest.fixture(scope="module")
@@ -33,30 +28,30 @@ def validator() -> Any:
     return jsonschema.Draft202012Validator(schema)
 
 
-def test_committed_schema_is_current() -> None:
-    committed = json.loads((REPO / "docs" / "scenario.schema.json").read_text(encoding="utf-8"))
+def test_committed_schema_is_current(repo_root: Path) -> None:
+    committed = json.loads((repo_root / "docs" / "scenario.schema.json").read_text(encoding="utf-8"))
     assert committed == scenario_json_schema(), "run: rth schema > docs/scenario.schema.json"
 
 
-def test_shipped_scenarios_load() -> None:
-    checked = check([REPO / "scenarios"])
+def test_shipped_scenarios_load(repo_root: Path) -> None:
+    checked = check([repo_root / "scenarios"])
     assert checked.problems == []
     assert {s.name for s in checked.scenarios} >= {"smoke", "modes", "interruptions"}
 
 
-@pytest.mark.parametrize("path", example_files(), ids=lambda p: p.name)
-def test_shipped_scenarios_fit_the_schema(validator: Any, path: Path) -> None:
-    errors = [e.message for e in validator.iter_errors(yaml.safe_load(path.read_text(encoding="utf-8")))]
+def test_shipped_scenarios_fit_the_schema(validator: Any, shipped_scenario: Path) -> None:
+    data = yaml.safe_load(shipped_scenario.read_text(encoding="utf-8"))
+    errors = [e.message for e in validator.iter_errors(data)]
     assert errors == []
 
 
-def test_doc_examples_load_and_fit_the_schema(validator: Any, tmp_path: Path) -> None:
-    examples = doc_examples()
+def test_doc_examples_load_and_fit_the_schema(validator: Any, tmp_path: Path, repo_root: Path) -> None:
+    examples = doc_examples(repo_root)
     assert len(examples) >= 5
     folder = tmp_path / "scenarios"
     folder.mkdir()
-    (tmp_path / "fixtures").symlink_to(REPO / "fixtures")
-    (folder / "smoke.yaml").symlink_to(REPO / "scenarios" / "smoke.yaml")
+    (tmp_path / "fixtures").symlink_to(repo_root / "fixtures")
+    (folder / "smoke.yaml").symlink_to(repo_root / "scenarios" / "smoke.yaml")
     for number, text in enumerate(examples):
         data = yaml.safe_load(text)
         if "turns" not in data and "scenarios" not in data and "include" not in data:

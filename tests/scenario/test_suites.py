@@ -3,23 +3,13 @@ files a folder run picks up."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from harness.errors import ScenarioError
 from harness.scenario import check, load_file, load_scenarios
-
-REPO = Path(__file__).resolve().parents[2]
-WAV = REPO / "fixtures" / "audio" / "weather_paris.wav"
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text.replace("WAV", str(WAV)), encoding="utf-8")
-    return path
-
 
 SUITE = """\
 suite: nightly
@@ -46,8 +36,8 @@ scenarios:
 """
 
 
-def test_defaults_sit_under_each_scenario(tmp_path: Path) -> None:
-    plain, own = load_scenarios([write(tmp_path, "suite.yaml", SUITE)])
+def test_defaults_sit_under_each_scenario(tmp_path: Path, write_scenario: Callable[..., Path]) -> None:
+    plain, own = load_scenarios([write_scenario(tmp_path, "suite.yaml", SUITE)])
     assert plain.tags == ["regression", "nightly"]
     assert plain.connect == "ephemeral"
     assert plain.session.payload() == {
@@ -72,11 +62,13 @@ def test_defaults_sit_under_each_scenario(tmp_path: Path) -> None:
     assert own.turn_mode(0) == "vad"  # the session sets turn detection
 
 
-def test_includes_nest_and_inner_defaults_win(tmp_path: Path) -> None:
-    write(tmp_path, "leaf/a.yaml", "name: a\nturns: [{audio: WAV}]\n")
-    write(tmp_path, "leaf/b.yaml", "name: b\nmodel: gpt-realtime-mini\nturns: [{audio: WAV}]\n")
-    write(tmp_path, "inner.yaml", "defaults: {model: inner-model, tags: [inner]}\ninclude: ['leaf/*.yaml']\n")
-    outer = write(
+def test_includes_nest_and_inner_defaults_win(tmp_path: Path, write_scenario: Callable[..., Path]) -> None:
+    write_scenario(tmp_path, "leaf/a.yaml", "name: a\nturns: [{audio: WAV}]\n")
+    write_scenario(tmp_path, "leaf/b.yaml", "name: b\nmodel: gpt-realtime-mini\nturns: [{audio: WAV}]\n")
+    write_scenario(
+        tmp_path, "inner.yaml", "defaults: {model: inner-model, tags: [inner]}\ninclude: ['leaf/*.yaml']\n"
+    )
+    outer = write_scenario(
         tmp_path, "outer.yaml", "defaults: {model: outer-model, target: local}\ninclude: [inner.yaml]\n"
     )
     loaded = load_file(outer)
@@ -89,16 +81,18 @@ def test_includes_nest_and_inner_defaults_win(tmp_path: Path) -> None:
     assert loaded.scenarios[0].source == tmp_path / "leaf" / "a.yaml"
 
 
-def test_a_folder_run_skips_files_a_suite_includes(tmp_path: Path) -> None:
-    write(tmp_path, "parts/a.yaml", "name: a\nturns: [{audio: WAV}]\n")
-    write(tmp_path, "all.yaml", "defaults: {tags: [all]}\ninclude: [parts/a.yaml]\n")
-    write(tmp_path, "z.yaml", "name: z\nturns: [{audio: WAV}]\n")
+def test_a_folder_run_skips_files_a_suite_includes(
+    tmp_path: Path, write_scenario: Callable[..., Path]
+) -> None:
+    write_scenario(tmp_path, "parts/a.yaml", "name: a\nturns: [{audio: WAV}]\n")
+    write_scenario(tmp_path, "all.yaml", "defaults: {tags: [all]}\ninclude: [parts/a.yaml]\n")
+    write_scenario(tmp_path, "z.yaml", "name: z\nturns: [{audio: WAV}]\n")
     assert [(s.name, s.tags) for s in load_scenarios([tmp_path])] == [("a", ["all"]), ("z", [])]
 
 
-def test_include_problems_name_the_include_line(tmp_path: Path) -> None:
-    write(tmp_path, "loop_a.yaml", "include: [loop_b.yaml]\n")
-    write(tmp_path, "loop_b.yaml", "scenarios: []\ninclude:\n  - nothing/*.yaml\n  - loop_a.yaml\n")
+def test_include_problems_name_the_include_line(tmp_path: Path, write_scenario: Callable[..., Path]) -> None:
+    write_scenario(tmp_path, "loop_a.yaml", "include: [loop_b.yaml]\n")
+    write_scenario(tmp_path, "loop_b.yaml", "scenarios: []\ninclude:\n  - nothing/*.yaml\n  - loop_a.yaml\n")
     checked = check([tmp_path / "loop_a.yaml"])
     assert checked.problems == [
         f"{tmp_path / 'loop_b.yaml'}:3:5: include[0]: no file matches 'nothing/*.yaml'; "
@@ -108,8 +102,8 @@ def test_include_problems_name_the_include_line(tmp_path: Path) -> None:
     ]
 
 
-def test_errors_inside_a_suite_point_into_it(tmp_path: Path) -> None:
-    path = write(
+def test_errors_inside_a_suite_point_into_it(tmp_path: Path, write_scenario: Callable[..., Path]) -> None:
+    path = write_scenario(
         tmp_path,
         "s.yaml",
         "defaults:\n  turn_expect: {max_input_wer: -1}\nscenarios:\n  - name: a\n    turns:\n"
@@ -128,10 +122,12 @@ def test_errors_inside_a_suite_point_into_it(tmp_path: Path) -> None:
     assert caught.value.problems[0].startswith(f"{path}:6:16: scenarios[0].turns[0].audio: file not found: ")
 
 
-def test_a_suite_needs_content_and_names_stay_unique(tmp_path: Path) -> None:
-    empty = write(tmp_path, "empty.yaml", "suite: nothing\n")
+def test_a_suite_needs_content_and_names_stay_unique(
+    tmp_path: Path, write_scenario: Callable[..., Path]
+) -> None:
+    empty = write_scenario(tmp_path, "empty.yaml", "suite: nothing\n")
     assert load_file(empty).problems == [f"{empty}:1:1: <document>: a suite needs `scenarios` or `include`"]
-    write(tmp_path, "x/one.yaml", "scenarios:\n  - {name: same, turns: [{audio: WAV}]}\n")
-    write(tmp_path, "x/two.yaml", "name: same\nturns: [{audio: WAV}]\n")
+    write_scenario(tmp_path, "x/one.yaml", "scenarios:\n  - {name: same, turns: [{audio: WAV}]}\n")
+    write_scenario(tmp_path, "x/two.yaml", "name: same\nturns: [{audio: WAV}]\n")
     with pytest.raises(ScenarioError, match=r"'same' is also used by .*one\.yaml"):
         load_scenarios([tmp_path / "x"])

@@ -2,40 +2,35 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from harness.errors import ScenarioError
 from harness.scenario import load_scenarios, select_tagged
 
-REPO = Path(__file__).resolve().parents[2]
+if TYPE_CHECKING:
+    from tests.support.cli import Cli
 
 
-def test_select_by_suite_tag_keeps_only_that_suite() -> None:
-    scenarios = load_scenarios([REPO / "scenarios"])
+def test_select_by_suite_tag_keeps_only_that_suite(repo_root: Path) -> None:
+    scenarios = load_scenarios([repo_root / "scenarios"])
     chosen = select_tagged(scenarios, ["features"])
     assert {s.name for s in chosen} == {"modes", "interruptions"}
     assert select_tagged(scenarios, []) == scenarios
 
 
-def test_unknown_tag_names_the_tags_present() -> None:
+def test_unknown_tag_names_the_tags_present(repo_root: Path) -> None:
     with pytest.raises(ScenarioError, match="no scenario has that tag; tags in these files: features"):
-        select_tagged(load_scenarios([REPO / "scenarios"]), ["nope"])
+        select_tagged(load_scenarios([repo_root / "scenarios"]), ["nope"])
 
 
-def test_cli_unknown_tag_exits_2_without_running(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "run", "scenarios/", "--tag", "nope", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+def test_cli_unknown_tag_exits_2_without_running(tmp_path: Path, run_cli: Cli) -> None:
+    result = run_cli(
+        "run", "scenarios/", "--tag", "nope", "--out", str(tmp_path), in_subprocess=True, timeout=60
     )
-    assert result.returncode == 2
+    assert result.exit_code == 2
     assert result.stderr.strip().startswith("rth: error: --tag nope: no scenario has that tag")
     assert "Traceback" not in result.stderr
     assert not any(tmp_path.iterdir()), "nothing should run or be written"

@@ -9,51 +9,23 @@ and during playback, text output and typed user items. The module's tests share 
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from harness.protocol import SAMPLE_RATE
 from harness.server import StandInServer
-from tests.server.conftest import STORY, connected
-from tests.server.server_conformance import assert_links, assert_response_order, expected_chain
-from tests.server.server_raw_peer import SILENT_PEAK, RawPeer, wait_until
+
+if TYPE_CHECKING:
+    from tests.support.standin import Connect
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SILENCE = np.zeros(SAMPLE_RATE, dtype=np.int16)
 MANUAL: dict[str, Any] = {"turn_detection": None, "transcription": {"model": "gpt-4o-mini-transcribe"}}
-
-
-async def configure(peer: RawPeer, **session: Any) -> dict[str, Any]:
-    start = len(peer.events)
-    peer.send({"type": "session.update", "session": {"type": "realtime", **session}})
-    _, updated = await peer.expect("session.updated", after=start)
-    return dict(updated["session"])
-
-
-async def type_message(peer: RawPeer, text: str) -> str:
-    """A user turn typed as a conversation item; returns its id."""
-    start = len(peer.events)
-    peer.send(
-        {
-            "type": "conversation.item.create",
-            "item": {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]},
-        }
-    )
-    _, added = await peer.expect("conversation.item.added", after=start)
-    return str(added["item"]["id"])
-
-
-async def create_response(peer: RawPeer, **response: Any) -> str:
-    start = len(peer.events)
-    event: dict[str, Any] = {"type": "response.create", "event_id": f"evt_create_{start}"}
-    if response:
-        event["response"] = response
-    peer.send(event)
-    _, created = await peer.expect("response.created", after=start)
-    return str(created["response"]["id"])
 
 
 def voiced_span_ms(audio: np.ndarray) -> tuple[float, float]:
@@ -62,32 +34,36 @@ def voiced_span_ms(audio: np.ndarray) -> tuple[float, float]:
     return voiced[0] * 1000 / SAMPLE_RATE, voiced[-1] * 1000 / SAMPLE_RATE
 
 
-async def test_manual_turn_generates_ahead_of_playback(ahead_server: StandInServer) -> None:
+async def test_manual_turn_generates_ahead_of_playback(
+    ahead_server: StandInServer, connected: Connect, silent_peak: int, conformance: ModuleType
+) -> None:
     async with connected(ahead_server) as peer:
-        await configure(peer, audio={"input": MANUAL})
-        await type_message(peer, "what is the weather like in paris today")
-        response_id = await create_response(peer)
+        await peer.configure(audio={"input": MANUAL})
+        await peer.type_message("what is the weather like in paris today")
+        response_id = await peer.create_response()
         done_index, done = await peer.expect("response.done")
         stopped_index, _ = await peer.expect("output_audio_buffer.stopped", response_id=response_id)
-        trace = assert_response_order(peer, response_id, pacing="ahead")
+        trace = conformance.assert_response_order(peer, response_id, pacing="ahead")
         assert done["response"]["status"] == "completed"
         reply = "You said: what is the weather like in paris today."
         assert done["response"]["output"][0]["content"][0]["transcript"] == reply
         # The live API's signature: the reply is fully generated while its audio still plays.
         done_at = peer.events[done_index].at
-        assert any(f.at > done_at + 0.5 and f.peak > SILENT_PEAK for f in peer.audio), "no audio after done"
+        assert any(f.at > done_at + 0.5 and f.peak > silent_peak for f in peer.audio), "no audio after done"
         assert stopped_index > done_index and trace.types.index("output_audio_buffer.started") > 4
         usage = done["response"]["usage"]
         assert (
             usage["output_token_details"]["audio_tokens"] > 0
             and usage["input_token_details"]["text_tokens"] > 0
         )
-        assert_links(peer)
+        conformance.assert_links(peer)
 
 
-async def test_server_vad_turn(ahead_server: StandInServer, hello_audio: np.ndarray) -> None:
+async def test_server_vad_turn(
+    ahead_server: StandInServer, hello_audio: np.ndarray, connected: Connect, conformance: ModuleType
+) -> None:
     async with connected(ahead_server) as peer:
-        session = await configure(peer)  # the default session: server_vad, as the live API
+        session = await peer.configure()  # the default session: server_vad, as the live API
         detection = session["audio"]["input"]["turn_detection"]
         assert detection["type"] == "server_vad" and detection["silence_duration_ms"] == 500
         await peer.player.play(np.concatenate([hello_audio, SILENCE]))
@@ -112,14 +88,16 @@ async def test_server_vad_turn(ahead_server: StandInServer, hello_audio: np.ndar
             "conversation.item.added",
             "conversation.item.done",
         ]
-        assert_response_order(peer, response_id, pacing="ahead")
-        assert_links(peer)
+        conformance.assert_response_order(peer, response_id, pacing="ahead")
+        conformance.assert_links(peer)
 
 
-async def test_semantic_vad_turn(ahead_server: StandInServer, hello_audio: np.ndarray) -> None:
+async def test_semantic_vad_turn(
+    ahead_server: StandInServer, hello_audio: np.ndarray, connected: Connect, conformance: ModuleType
+) -> None:
     async with connected(ahead_server) as peer:
-        session = await configure(
-            peer, audio={"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}}
+        session = await peer.configure(
+            audio={"input": {"turn_detection": {"type": "semantic_vad", "eagerness": "high"}}}
         )
         assert session["audio"]["input"]["turn_detection"]["type"] == "semantic_vad"
         await peer.player.play(np.concatenate([hello_audio, SILENCE]))
@@ -129,15 +107,21 @@ async def test_semantic_vad_turn(ahead_server: StandInServer, hello_audio: np.nd
         await peer.expect("response.done")
         _, offset = voiced_span_ms(hello_audio)
         assert 0 < stopped["audio_end_ms"] - (clip + offset) < 900, "eagerness high waits ~400 ms"
-        assert_response_order(peer, created["response"]["id"], pacing="ahead")
-        assert_links(peer)
+        conformance.assert_response_order(peer, created["response"]["id"], pacing="ahead")
+        conformance.assert_links(peer)
 
 
 async def test_barge_in_while_generating_then_after_done(
-    ahead_server: StandInServer, story_audio: np.ndarray, sentence_audio: np.ndarray, hello_audio: np.ndarray
+    ahead_server: StandInServer,
+    story_audio: np.ndarray,
+    sentence_audio: np.ndarray,
+    hello_audio: np.ndarray,
+    connected: Connect,
+    silent_peak: int,
+    conformance: ModuleType,
 ) -> None:
     async with connected(ahead_server) as peer:
-        await configure(peer, audio={"input": {"turn_detection": {"type": "server_vad"}}})
+        await peer.configure(audio={"input": {"turn_detection": {"type": "server_vad"}}})
         await peer.player.play(np.concatenate([story_audio, SILENCE]))
         _, created = await peer.expect("response.created", timeout=20)
         story_id = created["response"]["id"]
@@ -155,7 +139,7 @@ async def test_barge_in_while_generating_then_after_done(
         assert done["response"]["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
         assert done["response"]["output"][0]["status"] == "incomplete"
         assert truncated["item_id"] == done["response"]["output"][0]["id"] and truncated["audio_end_ms"] > 0
-        trace = assert_response_order(peer, story_id, pacing="ahead")
+        trace = conformance.assert_response_order(peer, story_id, pacing="ahead")
         assert "output_audio_buffer.stopped" not in trace.types
         cleared_at = peer.events[cleared_index].at
 
@@ -167,7 +151,7 @@ async def test_barge_in_while_generating_then_after_done(
         )
         next_started = peer.events[started_index].at
         quiet = [f.peak for f in peer.audio if cleared_at + 0.3 < f.at < next_started]
-        assert quiet and max(quiet) <= SILENT_PEAK, "the story kept sounding after the barge-in"
+        assert quiet and max(quiet) <= silent_peak, "the story kept sounding after the barge-in"
 
         # 2. The user talks after response.done, while the reply still plays: cleared, truncated only.
         await peer.expect("response.done", after=truncated_index)
@@ -176,20 +160,27 @@ async def test_barge_in_while_generating_then_after_done(
         await peer.expect("input_audio_buffer.speech_started", after=mark)
         cleared_index, _ = await peer.expect("output_audio_buffer.cleared", after=mark, response_id=echo_id)
         _, truncated = await peer.expect("conversation.item.truncated", after=mark)
-        echo = assert_response_order(peer, echo_id, pacing="ahead")
+        echo = conformance.assert_response_order(peer, echo_id, pacing="ahead")
         assert echo.done["response"]["status"] == "completed"
         assert truncated["item_id"] == echo.item_id
         await peer.expect("response.done", after=cleared_index, timeout=20)  # the third turn's reply
-        assert_links(peer)
+        conformance.assert_links(peer)
 
 
-async def test_cancel_during_generation_and_during_playback(ahead_server: StandInServer) -> None:
+async def test_cancel_during_generation_and_during_playback(
+    ahead_server: StandInServer,
+    connected: Connect,
+    story: str,
+    silent_peak: int,
+    wait_until: Callable[...,  Awaitable[None]],
+    conformance: ModuleType,
+) -> None:
     async with connected(ahead_server) as peer:
-        await configure(peer, audio={"input": MANUAL})
-        await type_message(peer, "tell me a story")
+        await peer.configure(audio={"input": MANUAL})
+        await peer.type_message("tell me a story")
 
         # During generation: response.cancel works; what was generated plays out, then stopped.
-        first_id = await create_response(peer)
+        first_id = await peer.create_response()
         await peer.expect("response.output_audio_transcript.delta", response_id=first_id)
         peer.send({"type": "response.cancel", "event_id": "evt_cancel_1"})
         _, done = await peer.expect("response.done")
@@ -197,12 +188,12 @@ async def test_cancel_during_generation_and_during_playback(ahead_server: StandI
         assert done["response"]["status_details"]["reason"] == "client_cancelled"
         await peer.expect("output_audio_buffer.stopped", response_id=first_id)
         partial = done["response"]["output"][0]["content"][0]["transcript"]
-        assert partial and STORY.startswith(partial) and partial != STORY
-        assert_response_order(peer, first_id, pacing="ahead")
+        assert partial and story.startswith(partial) and partial != story
+        conformance.assert_response_order(peer, first_id, pacing="ahead")
 
         # During playback: the response is no longer active; only output_audio_buffer.clear stops it.
         mark = len(peer.events)
-        second_id = await create_response(peer)
+        second_id = await peer.create_response()
         _, done = await peer.expect("response.done", after=mark)
         assert done["response"]["id"] == second_id and done["response"]["status"] == "completed"
         mark = len(peer.events)
@@ -213,29 +204,31 @@ async def test_cancel_during_generation_and_during_playback(ahead_server: StandI
         peer.send({"type": "output_audio_buffer.clear", "event_id": "evt_clear"})
         cleared_index, _ = await peer.expect("output_audio_buffer.cleared", after=mark, response_id=second_id)
         _, truncated = await peer.expect("conversation.item.truncated", after=mark)
-        full_ms = len(STORY.split()) * 200  # ~9 s of speech; far more than plays before the clear
+        full_ms = len(story.split()) * 200  # ~9 s of speech; far more than plays before the clear
         assert 0 < truncated["audio_end_ms"] < full_ms
-        trace = assert_response_order(peer, second_id, pacing="ahead")
+        trace = conformance.assert_response_order(peer, second_id, pacing="ahead")
         assert "output_audio_buffer.stopped" not in trace.types and trace.item_id == truncated["item_id"]
         cleared_at = peer.events[cleared_index].at
         await wait_until(lambda: any(f.at > cleared_at + 0.8 for f in peer.audio), what="audio after clear")
         late = [f.peak for f in peer.audio if f.at > cleared_at + 0.5]
-        assert late and max(late) <= SILENT_PEAK, "audio kept playing after output_audio_buffer.clear"
+        assert late and max(late) <= silent_peak, "audio kept playing after output_audio_buffer.clear"
         peer.send({"type": "conversation.item.retrieve", "item_id": truncated["item_id"]})
         _, retrieved = await peer.expect("conversation.item.retrieved", after=cleared_index)
         assert retrieved["item"]["content"][0]["transcript"] == "", "truncation drops the unheard transcript"
-        assert_links(peer)
+        conformance.assert_links(peer)
 
 
-async def test_text_modality_and_typed_turns(ahead_server: StandInServer) -> None:
+async def test_text_modality_and_typed_turns(
+    ahead_server: StandInServer, connected: Connect, conformance: ModuleType
+) -> None:
     async with connected(ahead_server) as peer:
-        await configure(peer, output_modalities=["text"], audio={"input": MANUAL})
-        first = await type_message(peer, "hello there")
+        await peer.configure(output_modalities=["text"], audio={"input": MANUAL})
+        first = await peer.type_message("hello there")
         mark = len(peer.events)
-        response_id = await create_response(peer)
+        response_id = await peer.create_response()
         await peer.expect("response.done", after=mark)
-        trace = assert_response_order(peer, response_id, pacing="ahead")
-        assert trace.chain == expected_chain(audio=False)
+        trace = conformance.assert_response_order(peer, response_id, pacing="ahead")
+        assert trace.chain == conformance.expected_chain(audio=False)
         assert not any(t.startswith("output_audio_buffer.") for t in peer.types())
         assert trace.done["response"]["output"][0]["content"] == [
             {"type": "output_text", "text": "You said: hello there."}
@@ -243,13 +236,13 @@ async def test_text_modality_and_typed_turns(ahead_server: StandInServer) -> Non
         _, text_done = await peer.expect("response.output_text.done", response_id=response_id)
         assert text_done["text"] == "You said: hello there."
         mark = len(peer.events)
-        second = await type_message(peer, "and goodbye")
+        second = await peer.type_message("and goodbye")
         _, added = await peer.expect("conversation.item.added", after=mark)
         assert added["previous_item_id"] == trace.item_id, "typed turn follows the assistant's reply"
         mark = len(peer.events)
-        next_id = await create_response(peer, output_modalities=["text"])
+        next_id = await peer.create_response(output_modalities=["text"])
         _, done = await peer.expect("response.done", after=mark)
         assert done["response"]["id"] == next_id
         assert done["response"]["output"][0]["content"][0]["text"] == "You said: and goodbye."
         assert second != first
-        assert_links(peer)
+        conformance.assert_links(peer)

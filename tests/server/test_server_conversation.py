@@ -8,7 +8,10 @@ on the ``realtime`` pacing server (:mod:`test_server_conformance` covers the liv
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from fractions import Fraction
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
@@ -17,9 +20,10 @@ from pocketsphinx import Decoder
 
 from harness.protocol import SAMPLE_RATE
 from harness.server import StandInServer
-from tests.server.conftest import API_KEY, connected
-from tests.server.server_conformance import assert_links, assert_response_order
-from tests.server.server_raw_peer import SILENT_PEAK, RawPeer, candidate_addresses, wait_until
+
+if TYPE_CHECKING:
+    from tests.support.raw_peer import RawPeer
+    from tests.support.standin import Connect
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 MANUAL = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
@@ -82,130 +86,140 @@ async def speak_and_commit(peer: RawPeer, audio: np.ndarray) -> tuple[int, str]:
     return index, committed["item_id"]
 
 
-async def test_push_to_talk_turn(realtime_server: StandInServer, sentence_audio: np.ndarray) -> None:
+async def test_push_to_talk_turn(
+    realtime_server: StandInServer,
+    sentence_audio: np.ndarray,
+    connected: Connect,
+    candidate_addresses: Callable[[str], set[str]],
+    silent_peak: int,
+    conformance: ModuleType,
+) -> None:
     async with connected(realtime_server) as peer:
-        await _push_to_talk_turn(peer, sentence_audio)
+        assert candidate_addresses(peer.offer_sdp) == {"127.0.0.1"}
+        assert candidate_addresses(peer.answer_sdp) == {"127.0.0.1"}
+        await peer.expect("session.created")
+        peer.send(
+            {
+                "type": "session.update",
+                "event_id": "evt_session",
+                "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
+            }
+        )
+        _, updated = await peer.expect("session.updated")
+        assert updated["session"]["audio"]["input"]["turn_detection"] is None
+        assert updated["session"]["audio"]["output"]["voice"] == "cedar"
 
+        committed_at, item_id = await speak_and_commit(peer, sentence_audio)
+        assert collapse(peer.types(committed_at, committed_at + 3)) == [
+            "input_audio_buffer.committed",
+            "conversation.item.added",
+            "conversation.item.done",
+        ]
+        _, added = await peer.expect("conversation.item.added", after=committed_at)
+        assert added["item"]["role"] == "user" and added["item"]["content"] == [
+            {"type": "input_audio", "transcript": None}
+        ]
+        _, completed = await peer.expect(
+            "conversation.item.input_audio_transcription.completed", after=committed_at, item_id=item_id
+        )
+        heard = completed["transcript"]
+        assert "weather" in heard and "paris" in heard, heard
+        deltas = [
+            r.event["delta"]
+            for r in peer.events[committed_at:]
+            if r.event["type"] == "conversation.item.input_audio_transcription.delta"
+        ]
+        assert "".join(deltas) == heard and completed["content_index"] == 0
+        assert completed["usage"]["total_tokens"] > 0
 
-async def _push_to_talk_turn(peer: RawPeer, sentence_audio: np.ndarray) -> None:
-    assert candidate_addresses(peer.offer_sdp) == {"127.0.0.1"}
-    assert candidate_addresses(peer.answer_sdp) == {"127.0.0.1"}
-    await peer.expect("session.created")
-    peer.send(
-        {
-            "type": "session.update",
-            "event_id": "evt_session",
-            "session": {"type": "realtime", "audio": {"input": {"turn_detection": None}}},
-        }
-    )
-    _, updated = await peer.expect("session.updated")
-    assert updated["session"]["audio"]["input"]["turn_detection"] is None
-    assert updated["session"]["audio"]["output"]["voice"] == "cedar"
+        start = len(peer.events)
+        peer.send({"type": "response.create", "event_id": "evt_create"})
+        stopped_at, stopped = await peer.expect("output_audio_buffer.stopped", after=start, timeout=20)
+        assert collapse(peer.types(start, stopped_at + 1)) == RESPONSE_ORDER
+        response_id = stopped["response_id"]
+        conformance.assert_response_order(peer, response_id, pacing="realtime")
+        _, done = await peer.expect("response.done", after=start)
+        response = done["response"]
+        assert response["id"] == response_id and response["status"] == "completed"
+        expected_text = f"You said: {heard}."
+        assert response["output"][0]["content"] == [{"type": "output_audio", "transcript": expected_text}]
+        assert response["usage"]["output_token_details"]["audio_tokens"] > 0
+        assert response["usage"]["input_token_details"]["audio_tokens"] > 0
+        _, transcript_done = await peer.expect("response.output_audio_transcript.done", after=start)
+        assert transcript_done["transcript"] == expected_text
 
-    committed_at, item_id = await speak_and_commit(peer, sentence_audio)
-    assert collapse(peer.types(committed_at, committed_at + 3)) == [
-        "input_audio_buffer.committed",
-        "conversation.item.added",
-        "conversation.item.done",
-    ]
-    _, added = await peer.expect("conversation.item.added", after=committed_at)
-    assert added["item"]["role"] == "user" and added["item"]["content"] == [
-        {"type": "input_audio", "transcript": None}
-    ]
-    _, completed = await peer.expect(
-        "conversation.item.input_audio_transcription.completed", after=committed_at, item_id=item_id
-    )
-    heard = completed["transcript"]
-    assert "weather" in heard and "paris" in heard, heard
-    deltas = [
-        r.event["delta"]
-        for r in peer.events[committed_at:]
-        if r.event["type"] == "conversation.item.input_audio_transcription.delta"
-    ]
-    assert "".join(deltas) == heard and completed["content_index"] == 0
-    assert completed["usage"]["total_tokens"] > 0
-
-    start = len(peer.events)
-    peer.send({"type": "response.create", "event_id": "evt_create"})
-    stopped_at, stopped = await peer.expect("output_audio_buffer.stopped", after=start, timeout=20)
-    assert collapse(peer.types(start, stopped_at + 1)) == RESPONSE_ORDER
-    response_id = stopped["response_id"]
-    assert_response_order(peer, response_id, pacing="realtime")
-    _, done = await peer.expect("response.done", after=start)
-    response = done["response"]
-    assert response["id"] == response_id and response["status"] == "completed"
-    expected_text = f"You said: {heard}."
-    assert response["output"][0]["content"] == [{"type": "output_audio", "transcript": expected_text}]
-    assert response["usage"]["output_token_details"]["audio_tokens"] > 0
-    assert response["usage"]["input_token_details"]["audio_tokens"] > 0
-    _, transcript_done = await peer.expect("response.output_audio_transcript.done", after=start)
-    assert transcript_done["transcript"] == expected_text
-
-    started_at = next(r.at for r in peer.events[start:] if r.event["type"] == "output_audio_buffer.started")
-    played = [f for f in peer.audio if started_at <= f.at <= peer.events[stopped_at].at + 0.3]
-    loud = [f for f in played if f.peak > SILENT_PEAK]
-    assert len(loud) > len(played) // 3, "the reply was not audible"
-    said = transcribe(np.concatenate([f.mono for f in played]))
-    assert "weather" in said or "paris" in said, said
-    assert_links(peer)
+        started_at = next(
+            r.at for r in peer.events[start:] if r.event["type"] == "output_audio_buffer.started"
+        )
+        played = [f for f in peer.audio if started_at <= f.at <= peer.events[stopped_at].at + 0.3]
+        loud = [f for f in played if f.peak > silent_peak]
+        assert len(loud) > len(played) // 3, "the reply was not audible"
+        said = transcribe(np.concatenate([f.mono for f in played]))
+        assert "weather" in said or "paris" in said, said
+        conformance.assert_links(peer)
 
 
 async def test_cancel_mid_response_silences_audio(
-    realtime_server: StandInServer, sentence_audio: np.ndarray
+    realtime_server: StandInServer,
+    sentence_audio: np.ndarray,
+    connected: Connect,
+    silent_peak: int,
+    wait_until: Callable[...,  Awaitable[None]],
+    conformance: ModuleType,
 ) -> None:
-    async with connected(realtime_server) as peer:
-        await _cancel_mid_response(peer, sentence_audio)
-
-
-async def _cancel_mid_response(peer: RawPeer, sentence_audio: np.ndarray) -> None:
     """``realtime`` pacing: response.cancel silences at once (nothing was generated ahead)."""
-    peer.send({"type": "session.update", "session": MANUAL})
-    await peer.expect("session.updated")
-    await speak_and_commit(peer, sentence_audio)
-    start = len(peer.events)
-    peer.send({"type": "response.create"})
-    _, first_delta = await peer.expect("response.output_audio_transcript.delta", after=start)
-    response_id = first_delta["response_id"]
-    # Cancel once "You said:" has been heard (the audio trails the deltas by the jitter buffer).
-    await peer.expect("response.output_audio_transcript.delta", after=start, delta=" what")
-    cancel_at = len(peer.events)
-    peer.send({"type": "response.cancel", "event_id": "evt_cancel"})
-    peer.send({"type": "output_audio_buffer.clear", "event_id": "evt_clear"})
+    async with connected(realtime_server) as peer:
+        peer.send({"type": "session.update", "session": MANUAL})
+        await peer.expect("session.updated")
+        await speak_and_commit(peer, sentence_audio)
+        start = len(peer.events)
+        peer.send({"type": "response.create"})
+        _, first_delta = await peer.expect("response.output_audio_transcript.delta", after=start)
+        response_id = first_delta["response_id"]
+        # Cancel once "You said:" has been heard (the audio trails the deltas by the jitter buffer).
+        await peer.expect("response.output_audio_transcript.delta", after=start, delta=" what")
+        cancel_at = len(peer.events)
+        peer.send({"type": "response.cancel", "event_id": "evt_cancel"})
+        peer.send({"type": "output_audio_buffer.clear", "event_id": "evt_clear"})
 
-    _, done = await peer.expect("response.done", after=cancel_at)
-    assert done["response"]["status"] == "cancelled"
-    assert done["response"]["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
-    assert done["response"]["output"][0]["status"] == "incomplete"
-    cleared_index, _ = await peer.expect(
-        "output_audio_buffer.cleared", after=cancel_at, response_id=response_id
-    )
-    _, truncated = await peer.expect("conversation.item.truncated", after=cancel_at)
-    assert truncated["item_id"] == first_delta["item_id"] and truncated["audio_end_ms"] > 0
-    after_cancel = [t for t in peer.types(cancel_at) if t not in TRANSCRIPTION_EVENTS]
-    # The documented order from response.output_audio.done up to rate_limits.updated.
-    closing = RESPONSE_ORDER[RESPONSE_ORDER.index("response.output_audio.done") : -1]
-    assert closing[-1] == "rate_limits.updated" and len(closing) == 7
-    assert after_cancel[:7] == closing
-    _, transcript_done = await peer.expect("response.output_audio_transcript.done", after=cancel_at)
-    assert transcript_done["transcript"] and not transcript_done["transcript"].endswith("today.")
+        _, done = await peer.expect("response.done", after=cancel_at)
+        assert done["response"]["status"] == "cancelled"
+        assert done["response"]["status_details"] == {"type": "cancelled", "reason": "client_cancelled"}
+        assert done["response"]["output"][0]["status"] == "incomplete"
+        cleared_index, _ = await peer.expect(
+            "output_audio_buffer.cleared", after=cancel_at, response_id=response_id
+        )
+        _, truncated = await peer.expect("conversation.item.truncated", after=cancel_at)
+        assert truncated["item_id"] == first_delta["item_id"] and truncated["audio_end_ms"] > 0
+        after_cancel = [t for t in peer.types(cancel_at) if t not in TRANSCRIPTION_EVENTS]
+        # The documented order from response.output_audio.done up to rate_limits.updated.
+        closing = RESPONSE_ORDER[RESPONSE_ORDER.index("response.output_audio.done") : -1]
+        assert closing[-1] == "rate_limits.updated" and len(closing) == 7
+        assert after_cancel[:7] == closing
+        _, transcript_done = await peer.expect("response.output_audio_transcript.done", after=cancel_at)
+        assert transcript_done["transcript"] and not transcript_done["transcript"].endswith("today.")
 
-    cleared_at = peer.events[cleared_index].at
-    await wait_until(lambda: any(f.at > cleared_at + 0.8 for f in peer.audio), what="audio after the clear")
-    assert any(f.peak > SILENT_PEAK for f in peer.audio if f.at < cleared_at), "nothing played before cancel"
-    # The receiver's jitter buffer holds ~80 ms; anything still sounding 500 ms later was not cut
-    # (a generous margin for a loaded CI machine: the uncut reply would go on for seconds).
-    late = [f.peak for f in peer.audio if f.at > cleared_at + 0.5]
-    assert late and max(late) <= SILENT_PEAK, max(late)
-    assert "output_audio_buffer.stopped" not in peer.types(start)
+        cleared_at = peer.events[cleared_index].at
+        await wait_until(
+            lambda: any(f.at > cleared_at + 0.8 for f in peer.audio), what="audio after the clear"
+        )
+        assert any(f.peak > silent_peak for f in peer.audio if f.at < cleared_at), (
+            "nothing played before cancel"
+        )
+        # The receiver's jitter buffer holds ~80 ms; anything still sounding 500 ms later was not cut
+        # (a generous margin for a loaded CI machine: the uncut reply would go on for seconds).
+        late = [f.peak for f in peer.audio if f.at > cleared_at + 0.5]
+        assert late and max(late) <= silent_peak, max(late)
+        assert "output_audio_buffer.stopped" not in peer.types(start)
 
-    assert_response_order(peer, response_id, pacing="realtime")
-    again = len(peer.events)
-    peer.send({"type": "response.create"})
-    await peer.expect("response.created", after=again)
-    assert_links(peer)
+        conformance.assert_response_order(peer, response_id, pacing="realtime")
+        again = len(peer.events)
+        peer.send({"type": "response.create"})
+        await peer.expect("response.created", after=again)
+        conformance.assert_links(peer)
 
 
-async def test_protocol_errors_keep_the_session_open(ahead_server: StandInServer) -> None:
+async def test_protocol_errors_keep_the_session_open(ahead_server: StandInServer, connected: Connect) -> None:
     async with connected(ahead_server) as peer:
         await _protocol_errors(peer)
 
@@ -261,7 +275,7 @@ async def _protocol_errors(peer: RawPeer) -> None:
     assert not peer.invalid, peer.invalid[:2]
 
 
-async def test_text_only_response_and_item_retrieve(ahead_server: StandInServer) -> None:
+async def test_text_only_response_and_item_retrieve(ahead_server: StandInServer, connected: Connect) -> None:
     async with connected(ahead_server) as peer:
         await _text_only(peer)
 
@@ -292,10 +306,15 @@ async def _text_only(peer: RawPeer) -> None:
     assert not peer.invalid, peer.invalid[:2]
 
 
-async def test_offer_without_candidates_connects_peer_reflexive(ahead_server: StandInServer) -> None:
-    peer = RawPeer()
+async def test_offer_without_candidates_connects_peer_reflexive(
+    ahead_server: StandInServer,
+    api_key: str,
+    raw_peer: type[RawPeer],
+    candidate_addresses: Callable[[str], set[str]],
+) -> None:
+    peer = raw_peer()
     try:
-        await peer.connect(ahead_server.base_url, API_KEY, strip_candidates=True)
+        await peer.connect(ahead_server.base_url, api_key, strip_candidates=True)
         assert candidate_addresses(peer.offer_sdp) == set()
         await peer.expect("session.created")
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import pytest
@@ -12,8 +13,10 @@ from openai import AsyncOpenAI, AuthenticationError, NotFoundError
 from openai.types.realtime import ClientSecretCreateResponse
 
 from harness.server import StandInServer
-from tests.server.conftest import API_KEY, FakeClock
-from tests.server.server_raw_peer import RawPeer, candidate_addresses, wait_until
+
+if TYPE_CHECKING:
+    from tests.support.raw_peer import RawPeer
+    from tests.support.standin import FakeClock
 
 
 def assert_api_error(body: dict[str, Any], code: str | None) -> dict[str, Any]:
@@ -49,7 +52,7 @@ async def test_missing_key_is_401_invalid_api_key(server: StandInServer) -> None
 
 
 async def test_wrong_key_is_401_and_never_echoed(
-    server: StandInServer, caplog: pytest.LogCaptureFixture
+    server: StandInServer, caplog: pytest.LogCaptureFixture, api_key: str
 ) -> None:
     caplog.set_level(logging.DEBUG)
     wrong = "sk-wrong-DO-NOT-ECHO-123456"
@@ -62,31 +65,38 @@ async def test_wrong_key_is_401_and_never_echoed(
     with pytest.raises(AuthenticationError) as raised:
         await client.realtime.client_secrets.create()
     await client.close()
-    for leak in (wrong, "DO-NOT-ECHO", API_KEY):
+    for leak in (wrong, "DO-NOT-ECHO", api_key):
         assert leak not in text and leak not in str(raised.value) and leak not in caplog.text
 
 
-async def test_bad_offers_are_400_invalid_offer(server: StandInServer) -> None:
-    peer = RawPeer()
+async def test_bad_offers_are_400_invalid_offer(
+    server: StandInServer, api_key: str, raw_peer: type[RawPeer]
+) -> None:
+    peer = raw_peer()
     real_offer = await peer.create_offer()
     await peer.close()
     no_ice = "".join(line for line in real_offer.splitlines(keepends=True) if not line.startswith("a=ice-"))
     url = server.base_url + "/realtime/calls"
     for body in ("hello", "v=0\r\n", "", no_ice):
-        status, text, _ = await post(url, key=API_KEY, data=body, content_type="application/sdp")
+        status, text, _ = await post(url, key=api_key, data=body, content_type="application/sdp")
         assert status == 400, body[:20]
         assert_api_error(json.loads(text), "invalid_offer")
-    status, text, _ = await post(url, key=API_KEY, body={"sdp": real_offer})
+    status, text, _ = await post(url, key=api_key, body={"sdp": real_offer})
     assert status == 400
     assert_api_error(json.loads(text), "invalid_offer")
     assert server.calls == {}
 
 
 async def test_client_secret_from_openai_sdk_then_raw_sdp_call_with_ek(
-    server: StandInServer, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    server: StandInServer,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+    api_key: str,
+    raw_peer: type[RawPeer],
+    candidate_addresses: Callable[[str], set[str]],
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    client = AsyncOpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0)
+    client = AsyncOpenAI(base_url=server.base_url, api_key=api_key, max_retries=0)
     secret = await client.realtime.client_secrets.create(
         expires_after={"anchor": "created_at", "seconds": 600},
         session={"type": "realtime", "instructions": "Be brief.", "audio": {"output": {"voice": "marin"}}},
@@ -99,7 +109,7 @@ async def test_client_secret_from_openai_sdk_then_raw_sdp_call_with_ek(
     assert secret.session.audio is not None and secret.session.audio.output is not None
     assert secret.session.audio.output.voice == "marin"
 
-    peer = RawPeer()
+    peer = raw_peer()
     try:
         await peer.connect(server.base_url, secret.value)  # raw application/sdp, as browsers do
         assert peer.call_id.startswith("rtc_") and peer.call_id in server.calls
@@ -115,9 +125,11 @@ async def test_client_secret_from_openai_sdk_then_raw_sdp_call_with_ek(
     assert secret.value not in caplog.text
 
 
-async def test_expired_ephemeral_key_is_rejected(server: StandInServer, clock: FakeClock) -> None:
+async def test_expired_ephemeral_key_is_rejected(
+    server: StandInServer, clock: FakeClock, api_key: str
+) -> None:
     status, text, _ = await post(
-        server.base_url + "/realtime/client_secrets", key=API_KEY, body={"expires_after": {"seconds": 10}}
+        server.base_url + "/realtime/client_secrets", key=api_key, body={"expires_after": {"seconds": 10}}
     )
     assert status == 200, text
     ClientSecretCreateResponse.model_validate(json.loads(text))  # strict (the SDK parses leniently)
@@ -146,16 +158,20 @@ async def test_expired_ephemeral_key_is_rejected(server: StandInServer, clock: F
         ({"session": {"model": "gpt-realtime"}}, "session.type"),
     ],
 )
-async def test_client_secret_validation(server: StandInServer, body: dict[str, Any], param: str) -> None:
-    status, text, _ = await post(server.base_url + "/realtime/client_secrets", key=API_KEY, body=body)
+async def test_client_secret_validation(
+    server: StandInServer, body: dict[str, Any], param: str, api_key: str
+) -> None:
+    status, text, _ = await post(server.base_url + "/realtime/client_secrets", key=api_key, body=body)
     assert status == 400
     error = json.loads(text)["error"]
     assert error["param"] == param, error
 
 
-async def test_multipart_offer_from_openai_sdk(server: StandInServer) -> None:
-    peer = RawPeer()
-    client = AsyncOpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0)
+async def test_multipart_offer_from_openai_sdk(
+    server: StandInServer, api_key: str, raw_peer: type[RawPeer]
+) -> None:
+    peer = raw_peer()
+    client = AsyncOpenAI(base_url=server.base_url, api_key=api_key, max_retries=0)
     try:
         offer = await peer.create_offer()
         answer = await client.realtime.calls.create(
@@ -175,21 +191,25 @@ async def test_multipart_offer_from_openai_sdk(server: StandInServer) -> None:
         await peer.close()
 
 
-async def test_hangup_closes_the_call(server: StandInServer, peer: RawPeer) -> None:
+async def test_hangup_closes_the_call(
+    server: StandInServer, peer: RawPeer, api_key: str, wait_until: Callable[..., Awaitable[None]]
+) -> None:
     url = f"{server.base_url}/realtime/calls/{peer.call_id}/hangup"
     assert peer.call_id in server.calls
-    status, _, _ = await post(url, key=API_KEY)
+    status, _, _ = await post(url, key=api_key)
     assert status == 200
     assert peer.call_id not in server.calls
     await wait_until(lambda: peer.channel.readyState == "closed", what="the client's data channel to close")
-    status, text, _ = await post(url, key=API_KEY)
+    status, text, _ = await post(url, key=api_key)
     assert status == 404
     assert_api_error(json.loads(text), "call_not_found")
 
 
-async def test_client_close_releases_the_call(server: StandInServer) -> None:
-    peer = RawPeer()
-    await peer.connect(server.base_url, API_KEY)
+async def test_client_close_releases_the_call(
+    server: StandInServer, api_key: str, raw_peer: type[RawPeer], wait_until: Callable[..., Awaitable[None]]
+) -> None:
+    peer = raw_peer()
+    await peer.connect(server.base_url, api_key)
     assert peer.call_id in server.calls
     await peer.close()
     await wait_until(lambda: not server.calls, what="the server to drop the call")
@@ -213,7 +233,7 @@ async def test_cors_preflight_and_exposed_location(server: StandInServer) -> Non
     assert response_headers["Access-Control-Expose-Headers"] == "Location"
 
 
-async def test_unknown_route_has_the_error_shape(server: StandInServer) -> None:
-    status, text, _ = await post(server.base_url + "/realtime/nothing", key=API_KEY)
+async def test_unknown_route_has_the_error_shape(server: StandInServer, api_key: str) -> None:
+    status, text, _ = await post(server.base_url + "/realtime/nothing", key=api_key)
     assert status == 404
     assert_api_error(json.loads(text), None)

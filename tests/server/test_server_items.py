@@ -6,15 +6,16 @@ Text output and scripted replies keep these fast; the audio ones clear their pla
 from __future__ import annotations
 
 import json
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from harness.server import StandInServer
-from tests.server.conftest import connected
-from tests.server.server_conformance import assert_links, assert_response_order, expected_chain
-from tests.server.server_raw_peer import RawPeer
-from tests.server.test_server_conformance import configure, create_response, type_message
+
+if TYPE_CHECKING:
+    from tests.support.raw_peer import RawPeer
+    from tests.support.standin import Connect
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 MANUAL: dict[str, Any] = {"input": {"turn_detection": None}}
@@ -38,7 +39,7 @@ async def expect_error(
 
 async def finished(peer: RawPeer, mark: int, **response: Any) -> dict[str, Any]:
     """Create a response after index ``mark``; returns its response.done (audio cleared at once)."""
-    response_id = await create_response(peer, **response)
+    response_id = await peer.create_response(**response)
     _, done = await peer.expect("response.done", after=mark)
     assert done["response"]["id"] == response_id
     if "audio" in done["response"]["output_modalities"]:
@@ -47,11 +48,13 @@ async def finished(peer: RawPeer, mark: int, **response: Any) -> dict[str, Any]:
     return dict(done["response"])
 
 
-async def test_item_create_insert_retrieve_delete(ahead_server: StandInServer) -> None:
+async def test_item_create_insert_retrieve_delete(
+    ahead_server: StandInServer, connected: Connect, conformance: ModuleType
+) -> None:
     async with connected(ahead_server) as peer:
-        await configure(peer, audio=MANUAL)
-        first = await type_message(peer, "first")
-        last = await type_message(peer, "last")
+        await peer.configure(audio=MANUAL)
+        first = await peer.type_message("first")
+        last = await peer.type_message("last")
         mark = len(peer.events)
         peer.send(
             {
@@ -130,13 +133,15 @@ async def test_item_create_insert_retrieve_delete(ahead_server: StandInServer) -
         # The reply answers the last user message still in the conversation.
         done = await finished(peer, len(peer.events), output_modalities=["text"])
         assert done["output"][0]["content"][0]["text"] == "You said: middle."
-        assert_links(peer)
+        conformance.assert_links(peer)
 
 
-async def test_truncate_rules(ahead_server: StandInServer) -> None:
+async def test_truncate_rules(
+    ahead_server: StandInServer, connected: Connect, conformance: ModuleType
+) -> None:
     async with connected(ahead_server) as peer:
-        await configure(peer, audio=MANUAL)
-        user = await type_message(peer, "hello")
+        await peer.configure(audio=MANUAL)
+        user = await peer.type_message("hello")
         done = await finished(peer, len(peer.events), instructions='Say "One two three four five six seven."')
         item_id = done["output"][0]["id"]
         await expect_error(
@@ -186,13 +191,15 @@ async def test_truncate_rules(ahead_server: StandInServer) -> None:
             "invalid_value",
             "audio_end_ms",
         )
-        assert_links(peer)
+        conformance.assert_links(peer)
 
 
-async def test_response_options(ahead_server: StandInServer) -> None:
+async def test_response_options(
+    ahead_server: StandInServer, connected: Connect, conformance: ModuleType
+) -> None:
     async with connected(ahead_server) as peer:
-        await configure(peer, audio=MANUAL)
-        await type_message(peer, "hello there")
+        await peer.configure(audio=MANUAL)
+        await peer.type_message("hello there")
         mark = len(peer.events)
         done = await finished(
             peer,
@@ -216,27 +223,26 @@ async def test_response_options(ahead_server: StandInServer) -> None:
         done = await finished(peer, mark, conversation="none", input=[inline], output_modalities=["text"])
         assert done["conversation_id"] is None
         assert done["output"][0]["content"][0]["text"] == "You said: summarise this."
-        trace = assert_response_order(
-            peer, done["id"], pacing="ahead", chain=expected_chain(audio=False, in_conversation=False)
-        )
+        chain = conformance.expected_chain(audio=False, in_conversation=False)
+        trace = conformance.assert_response_order(peer, done["id"], pacing="ahead", chain=chain)
         assert "conversation.item.added" not in trace.types
 
         # speed is honoured: the same words at 1.5x take about 2/3 of the audio (billed tokens).
         says = 'Say "The quick brown fox jumps over the lazy dog, twice, slowly."'
         normal = await finished(peer, len(peer.events), instructions=says)
-        await configure(peer, audio={"output": {"speed": 1.5}})
+        await peer.configure(audio={"output": {"speed": 1.5}})
         fast = await finished(peer, len(peer.events), instructions=says)
         ratio = (
             fast["usage"]["output_token_details"]["audio_tokens"]
             / normal["usage"]["output_token_details"]["audio_tokens"]
         )
         assert 0.5 < ratio < 0.8, ratio
-        assert_links(peer)
+        conformance.assert_links(peer)
 
 
-async def test_api_errors(ahead_server: StandInServer) -> None:
+async def test_api_errors(ahead_server: StandInServer, connected: Connect, conformance: ModuleType) -> None:
     async with connected(ahead_server) as peer:
-        await configure(peer, audio=MANUAL)
+        await peer.configure(audio=MANUAL)
         cases: list[tuple[dict[str, Any], str, str | None]] = [
             (
                 {
@@ -322,13 +328,15 @@ async def test_api_errors(ahead_server: StandInServer) -> None:
         peer.send({"type": "session.update", "session": {"type": "realtime", "instructions": "still here"}})
         _, updated = await peer.expect("session.updated", after=mark)
         assert updated["session"]["instructions"] == "still here"
-        assert_links(peer)
+        conformance.assert_links(peer)
 
 
-async def test_idle_timeout_prompts_a_response(ahead_server: StandInServer) -> None:
+async def test_idle_timeout_prompts_a_response(
+    ahead_server: StandInServer, connected: Connect, conformance: ModuleType
+) -> None:
     async with connected(ahead_server) as peer:
         detection = {"type": "server_vad", "idle_timeout_ms": 400}
-        await configure(peer, audio={"input": {"turn_detection": detection}})
+        await peer.configure(audio={"input": {"turn_detection": detection}})
         mark = len(peer.events)
         peer.send({"type": "response.create", "response": {"instructions": 'Say "Hi."'}})
         _, first = await peer.expect("response.created", after=mark)
@@ -340,4 +348,4 @@ async def test_idle_timeout_prompts_a_response(ahead_server: StandInServer) -> N
         _, second = await peer.expect("response.created", after=mark + 1)
         assert second["response"]["id"] != first["response"]["id"]
         await peer.expect("response.done", after=mark + 1, timeout=20)
-        assert_links(peer)
+        conformance.assert_links(peer)

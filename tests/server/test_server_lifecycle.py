@@ -6,15 +6,21 @@ import asyncio
 import signal
 import subprocess
 import sys
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from harness.server import ServerConfig, StandInServer
-from tests.server.server_raw_peer import RawPeer, wait_until
+
+if TYPE_CHECKING:
+    from tests.support.raw_peer import RawPeer
 
 
-async def test_shutdown_mid_response_leaves_nothing_running() -> None:
+async def test_shutdown_mid_response_leaves_nothing_running(
+    raw_peer: type[RawPeer], wait_until: Callable[..., Awaitable[None]]
+) -> None:
     server = StandInServer(ServerConfig(host="127.0.0.1", port=0, api_key=None))
     await server.start()
-    peer = RawPeer()
+    peer = raw_peer()
     try:
         await peer.connect(server.base_url, "sk-anything")
         await peer.expect("session.created")

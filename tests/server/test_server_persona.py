@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,7 +15,8 @@ from harness.server.persona import (
     parse_persona,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "personas"
+if TYPE_CHECKING:
+    from tests.support.cli import Cli
 
 
 def test_rules_in_order_with_groups_and_fallback() -> None:
@@ -57,8 +57,8 @@ def test_bad_personas_name_the_problem(data: object, problem: str) -> None:
     assert problem in str(raised.value)
 
 
-def test_files_and_the_shipped_examples(tmp_path: Path) -> None:
-    examples = sorted(EXAMPLES.glob("*.yaml"))
+def test_files_and_the_shipped_examples(tmp_path: Path, repo_root: Path) -> None:
+    examples = sorted((repo_root / "examples" / "personas").glob("*.yaml"))
     assert examples, "examples/personas/ ships persona files"
     for path in examples:
         persona = load_persona(path)
@@ -78,16 +78,10 @@ def test_instructions_can_script_the_reply() -> None:
     assert instructed_reply(None) is None
 
 
-def test_serve_rejects_a_bad_persona_in_one_line(tmp_path: Path) -> None:
+def test_serve_rejects_a_bad_persona_in_one_line(tmp_path: Path, run_cli: Cli) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - match: '('\n    reply: x\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "harness.cli", "serve", "--port", "0", "--persona", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = run_cli("serve", "--port", "0", "--persona", str(bad), in_subprocess=True, timeout=60)
+    assert result.exit_code == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "bad regular expression" in lines[0], result.stderr

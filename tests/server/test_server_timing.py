@@ -4,6 +4,7 @@ the seeded jitter repeats with its seed, and the server's log tells the truth it
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -12,7 +13,9 @@ import pytest_asyncio
 from harness.protocol import SAMPLE_RATE
 from harness.server import ResponsePacing, ServerConfig, StandInServer
 from harness.server.timing import CallTiming, DelayKind, TimingLog
-from tests.server.conftest import connected, standin
+
+if TYPE_CHECKING:
+    from tests.support.standin import Connect, StandIn
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
 
@@ -22,7 +25,7 @@ FRAME_S = 0.020
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def delayed_server() -> AsyncIterator[StandInServer]:
+async def delayed_server(standin: StandIn) -> AsyncIterator[StandInServer]:
     async with standin(
         ResponsePacing.GENERATE_AHEAD,
         first_audio_delay_ms=FIRST_AUDIO_MS,
@@ -50,7 +53,7 @@ def test_seeded_jitter_repeats_per_call_and_kind() -> None:
 
 @in_module_loop
 async def test_first_audio_and_transcription_are_held(
-    delayed_server: StandInServer, hello_audio: np.ndarray
+    delayed_server: StandInServer, hello_audio: np.ndarray, connected: Connect
 ) -> None:
     async with connected(delayed_server) as peer:
         peer.send(
@@ -90,7 +93,7 @@ async def test_first_audio_and_transcription_are_held(
 
 @in_module_loop
 async def test_speech_right_after_response_created_cancels_without_audio_events(
-    delayed_server: StandInServer, hello_audio: np.ndarray
+    delayed_server: StandInServer, hello_audio: np.ndarray, connected: Connect
 ) -> None:
     """The live API: user speech before any audio -> response.done cancelled, empty output."""
     async with connected(delayed_server) as peer:

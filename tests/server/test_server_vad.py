@@ -20,7 +20,6 @@ from harness.server.vad import (
     VadParams,
 )
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "audio"
 RATE = 16_000
 LEAD_MS = 1000
 
@@ -47,8 +46,8 @@ def run(samples: np.ndarray, params: VadParams) -> list[SpeechStarted | SpeechSt
 
 
 @pytest.mark.parametrize("name", ["weather_paris.wav", "book_table.wav", "tell_story.wav", "thank_you.wav"])
-def test_boundaries_match_the_speech(name: str) -> None:
-    speech = to_16k(FIXTURES / name)
+def test_boundaries_match_the_speech(name: str, audio_fixtures: Path) -> None:
+    speech = to_16k(audio_fixtures / name)
     pad = np.zeros(RATE * LEAD_MS // 1000, dtype=np.int16)
     samples = np.concatenate([pad, speech, pad, pad])
     voiced = np.flatnonzero(np.abs(speech.astype(np.int32)) > 300)
@@ -72,8 +71,8 @@ def test_threshold_gates_quiet_noise_and_silence() -> None:
     assert run(np.zeros(RATE * 2, dtype=np.int16), VadParams(type="server_vad", threshold=0.0)) == []
 
 
-def test_prefix_padding_never_reaches_before_the_buffer() -> None:
-    speech = to_16k(FIXTURES / "weather_paris.wav")
+def test_prefix_padding_never_reaches_before_the_buffer(audio_fixtures: Path) -> None:
+    speech = to_16k(audio_fixtures / "weather_paris.wav")
     started = run(speech, VadParams(type="server_vad", prefix_padding_ms=5000))[0]
     assert isinstance(started, SpeechStarted) and started.audio_start_ms == 0
 

@@ -2,7 +2,7 @@
 
 Playwright's own browser download is not used (``playwright install`` needs the internet): we
 launch the system's ``/usr/bin/chromium`` with a fresh profile and no network features. Run as a
-script to screenshot a report: ``python -m tests.report.browser INDEX_HTML OUT_PNG``.
+script to screenshot a report: ``python -m tests.support.browser INDEX_HTML OUT_PNG``.
 """
 
 from __future__ import annotations

@@ -68,6 +68,8 @@ def no_reply(event: Event) -> list[Event]:
 
 
 class FakeSession:
+    PLAYED = PLAYED  # the type of the pseudo-event a responder gets once a clip has played
+
     def __init__(self, responder: Responder = no_reply) -> None:
         self.clock = FakeClock()
         self.timeline = FakeTimeline(self.clock)

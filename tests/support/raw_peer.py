@@ -3,7 +3,8 @@
 It speaks to the server exactly as a WebRTC client of the Realtime API does: a data channel
 "oai-events", one sendrecv audio transceiver playing a WAV at real-time pace (silence otherwise),
 the SDP offer posted over HTTP, every received event validated with parse_server_event and every
-received audio frame kept with its arrival time.
+received audio frame kept with its arrival time. A few client steps that wait for their
+acknowledgement (configure, type_message, create_response) are methods.
 """
 
 from __future__ import annotations
@@ -149,6 +150,31 @@ class RawPeer:
 
     def send(self, event: dict[str, Any]) -> None:
         self.channel.send(json.dumps(event))
+
+    async def configure(self, **session: Any) -> dict[str, Any]:
+        """session.update with ``session``; returns the session of the session.updated."""
+        start = len(self.events)
+        self.send({"type": "session.update", "session": {"type": "realtime", **session}})
+        _, updated = await self.expect("session.updated", after=start)
+        return dict(updated["session"])
+
+    async def type_message(self, text: str) -> str:
+        """A user turn typed as a conversation item; returns its id."""
+        start = len(self.events)
+        item = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+        self.send({"type": "conversation.item.create", "item": item})
+        _, added = await self.expect("conversation.item.added", after=start)
+        return str(added["item"]["id"])
+
+    async def create_response(self, **response: Any) -> str:
+        """response.create (with ``response`` options, if any); returns the created response's id."""
+        start = len(self.events)
+        event: dict[str, Any] = {"type": "response.create", "event_id": f"evt_create_{start}"}
+        if response:
+            event["response"] = response
+        self.send(event)
+        _, created = await self.expect("response.created", after=start)
+        return str(created["response"]["id"])
 
     async def expect(
         self, type_: str, *, after: int = 0, timeout: float = 15.0, **fields: Any

@@ -1,5 +1,10 @@
-"""Synthetic run directories for the renderer tests: real report.json, timeline.jsonl and WAVs,
-made without any call, so every renderer is exercised in milliseconds with known numbers."""
+"""Reports made in tests: the model objects with sensible defaults, and whole synthetic runs.
+
+``ReportFactory`` (the ``reports`` fixture) builds RunReport / ScenarioReport / TurnReport /
+Verdict objects: every required field has a default, any field can be given. ``write_run`` makes a
+synthetic run directory for the renderer tests: real report.json, timeline.jsonl and WAVs, made
+without any call, so every renderer is exercised in milliseconds with known numbers.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -18,6 +24,16 @@ from harness.report.usage import add_usage
 from harness.report.writer import write_report
 from harness.scoring import score_run
 
+__all__ = ["ReportFactory"]
+
+RUN_DEFAULTS: dict[str, Any] = {
+    "run_id": "r",
+    "tool_version": "0",
+    "started_at": "",
+    "target": "local",
+    "connect_mode": "unified",
+    "model": "gpt-realtime",
+}
 RATE = 48_000
 TURNS = (
     ("weather", "What is the weather like in Paris today?"),
@@ -30,6 +46,30 @@ def tone(seconds: float, lead_s: float = 0.2, freq: float = 220.0) -> np.ndarray
     t = np.arange(int(seconds * RATE)) / RATE
     burst = 0.3 * np.sin(2 * np.pi * freq * t) * (t >= lead_s) * (t <= seconds - 0.2)
     return burst.astype(np.float32)
+
+
+class ReportFactory:
+    """Report objects for tests: defaults for what a test does not look at, keywords for the rest."""
+
+    def run(self, **fields: Any) -> RunReport:
+        """A RunReport: run "r", tool "0", target local, unified connect, model gpt-realtime."""
+        return RunReport(**{**RUN_DEFAULTS, **fields})
+
+    def scenario(self, **fields: Any) -> ScenarioReport:
+        """A ScenarioReport named "s" (no turns unless given)."""
+        return ScenarioReport(**{"name": "s", **fields})
+
+    def turn(self, index: int = 0, **fields: Any) -> TurnReport:
+        """A TurnReport named ``t<index>``."""
+        return TurnReport(**{"index": index, "name": f"t{index}", **fields})
+
+    def verdict(self, name: str = "check", passed: bool = True, **fields: Any) -> Verdict:
+        return Verdict(name=name, passed=passed, **fields)
+
+    def write_run(self, root: Path, **spec: Any) -> Path:
+        """A finished synthetic run directory under ``root`` (report.json, timeline.jsonl, audio/);
+        ``spec`` are the fields of ``Spec`` (run id, variants, repeats, latencies, failing turns)."""
+        return write_run(self, root, Spec(**spec))
 
 
 @dataclass
@@ -46,13 +86,21 @@ class Spec:
     audio: bool = True  # write the WAVs (renderers that never read them can skip the cost)
 
 
-def _turn(index: int, name: str, text: str, spec: Spec, key: tuple[int, int, int], audio: str) -> TurnReport:
+def _turn(
+    make: ReportFactory,
+    index: int,
+    name: str,
+    text: str,
+    spec: Spec,
+    key: tuple[int, int, int],
+    audio: str,
+) -> TurnReport:
     heard = spec.heard.get(index, text)
     wer = score_wer(text, heard)
     first_audio = spec.first_audio(*key)
     bound = 700.0 if key in spec.failing else 3000.0
-    return TurnReport(
-        index=index,
+    return make.turn(
+        index,
         name=name,
         text=text,
         audio_sent=f"{audio}/{index:02d}-{name}.sent.wav",
@@ -72,10 +120,8 @@ def _turn(index: int, name: str, text: str, spec: Spec, key: tuple[int, int, int
             "commit_to_transcript_ms": 250.0 + index,
         },
         verdicts=[
-            Verdict(name="max_input_wer", passed=wer.wer <= 0.5, measured=round(wer.wer, 4), bound=0.5),
-            Verdict(
-                name="max_first_audio_ms", passed=first_audio <= bound, measured=first_audio, bound=bound
-            ),
+            make.verdict("max_input_wer", wer.wer <= 0.5, measured=round(wer.wer, 4), bound=0.5),
+            make.verdict("max_first_audio_ms", first_audio <= bound, measured=first_audio, bound=bound),
         ],
         usage=TokenUsage(
             responses=1, input_text=100, input_audio=50 + index, output_text=20, output_audio=200
@@ -123,18 +169,14 @@ def _timeline(session: str, turns: list[TurnReport]) -> list[dict[str, object]]:
     return rows
 
 
-def write_run(root: Path, spec: Spec | None = None) -> Path:
+def write_run(make: ReportFactory, root: Path, spec: Spec) -> Path:
     """A finished run directory under ``root`` (report.json, timeline.jsonl, audio/); returns it."""
-    spec = spec or Spec()
     run_dir = root / spec.run_id
-    report = RunReport(
+    report = make.run(
         run_id=spec.run_id,
         tool_version="0.1.0",
         started_at="2025-01-01T00:00:00+00:00",
         finished_at="2025-01-01T00:01:00+00:00",
-        target="local",
-        connect_mode="unified",
-        model="gpt-realtime",
         repeat=spec.repeats,
         matrix={k: sorted({v[k] for v in spec.variants}) for k in spec.variants[0]},
     )
@@ -147,7 +189,9 @@ def write_run(root: Path, spec: Spec | None = None) -> Path:
             )
             audio = f"audio/{instance}"
             (run_dir / audio).mkdir(parents=True, exist_ok=True)
-            turns = [_turn(i, n, t, spec, (v_index, repeat, i), audio) for i, (n, t) in enumerate(TURNS)]
+            turns = [
+                _turn(make, i, n, t, spec, (v_index, repeat, i), audio) for i, (n, t) in enumerate(TURNS)
+            ]
             for turn in turns if spec.audio else []:
                 sf.write(run_dir / str(turn.audio_sent), tone(1.5), RATE, subtype="PCM_16")
                 sf.write(
@@ -159,7 +203,7 @@ def write_run(root: Path, spec: Spec | None = None) -> Path:
             for turn in turns:
                 if not turn.passed:
                     turn.failure_kind = FailureKind.EXPECTATION
-            scenario = ScenarioReport(
+            scenario = make.scenario(
                 name="smoke",
                 instance=instance,
                 variant=variant,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tests.server.server_raw_peer import RawPeer
+from tests.support.raw_peer import RawPeer
 
 TRANSCRIPTION = {
     "conversation.item.input_audio_transcription.delta",
