@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from harness.errors import ScenarioError
+from harness.errors import TargetError
 from harness.ice import is_loopback_host
 
 DEFAULT_MODEL = "gpt-realtime"
@@ -37,7 +37,7 @@ class Target:
         url = base_url.strip().rstrip("/")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ScenarioError(
+            raise TargetError(
                 f"invalid target base URL {url!r}: expected http(s)://host[:port]/v1, "
                 "e.g. https://api.openai.com/v1"
             )

@@ -34,7 +34,7 @@ class PreparedClip:
 
 
 def prepare_clip(scenario: Scenario, clip: AudioClip, dest: Path) -> PreparedClip:
-    """Load, apply gain, trim and write the clip; raises ScenarioError if it cannot be read."""
+    """Load, apply gain, trim and write the clip; raises UsageError if it cannot be read."""
     source = resolve_audio(scenario, clip.path)
     samples = load_wav(source, gain_db=clip.gain_db)
     start = round(clip.offset_ms * SAMPLE_RATE / 1000)

@@ -17,7 +17,7 @@ from harness.client.connect import (
     post_offer,
     scrub,
 )
-from harness.errors import AuthenticationError, ConnectError, ScenarioError
+from harness.errors import AuthenticationError, ConnectError, TargetError
 from tests.client.client_fake_realtime import API_KEY, FakeRealtime
 
 OFFER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -39,7 +39,7 @@ def test_target_hides_the_key() -> None:
 
 @pytest.mark.parametrize("url", ["127.0.0.1:8089/v1", "ftp://host/v1", "http:///v1", ""])
 def test_target_rejects_bad_urls(url: str) -> None:
-    with pytest.raises(ScenarioError, match="base URL"):
+    with pytest.raises(TargetError, match="base URL"):
         Target(url, API_KEY)
 
 

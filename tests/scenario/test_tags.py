@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.scenario import load_scenarios, select_tagged
 
 REPO = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ def test_select_by_suite_tag_keeps_only_that_suite() -> None:
 
 
 def test_unknown_tag_names_the_tags_present() -> None:
-    with pytest.raises(ScenarioError, match="no scenario has that tag; tags in these files: features"):
+    with pytest.raises(UsageError, match="no scenario has that tag; tags in these files: features"):
         select_tagged(load_scenarios([REPO / "scenarios"]), ["nope"])
 
 
