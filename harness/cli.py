@@ -20,6 +20,7 @@ from rich.console import Console
 
 from harness import __version__
 from harness.errors import HarnessError, UsageError
+from harness.protocol import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from harness.report.model import RunReport
@@ -107,7 +108,7 @@ def run(
     out: Annotated[Path, typer.Option(help="Folder for run directories (reports/<run-id>/).")] = Path(
         "reports"
     ),
-    model: Annotated[str, typer.Option(help="Realtime model for the call.")] = "gpt-realtime",
+    model: Annotated[str, typer.Option(help="Realtime model for the call.")] = DEFAULT_MODEL,
     repeat: Annotated[
         int, typer.Option(min=1, help="Run each scenario N times: pass rates, flaky turns, failure kinds.")
     ] = 1,

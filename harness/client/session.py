@@ -26,8 +26,8 @@ from harness.client.levels import install_fast_audio_level
 from harness.client.target import ConnectMode, Target
 from harness.errors import ConnectError, HarnessError
 from harness.ice import loopback_only, rtc_configuration
-from harness.protocol import SAMPLE_RATE, ClientEventType, ServerEventType
-from harness.timeline import Milestone, Timeline
+from harness.protocol import SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
+from harness.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,9 @@ class RealtimeSession:
             reply = await self.events.wait_for_any(
                 (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
                 timeout=SESSION_UPDATED_TIMEOUT_S,
-                match=lambda e: e["type"] == "session.updated" or _answers(e, update["event_id"]),
+                match=lambda e: (
+                    e["type"] == ServerEventType.SESSION_UPDATED or _answers(e, update["event_id"])
+                ),
             )
             if reply["type"] == ServerEventType.ERROR:
                 error = reply.get("error") or {}

@@ -14,8 +14,7 @@ from pydantic import SecretStr
 
 from harness.errors import TargetError
 from harness.ice import is_loopback_host
-
-DEFAULT_MODEL = "gpt-realtime"
+from harness.protocol import DEFAULT_MODEL
 
 
 class ConnectMode(StrEnum):

@@ -1,21 +1,30 @@
-"""Protocol constants and schema helpers shared by the client and the stand-in server.
+"""Names and constants that several packages share, each defined once.
 
-This package is the only code the two sides share: event type names, the audio clock and the
-schema check against the installed ``openai`` package's realtime types.
+The only code the client and the stand-in server share: event type names, the audio clock and frame
+levels, the schema check against the installed ``openai`` package's realtime types, the default
+model. Also the names the timeline's writers and readers agree on: milestones and latency metric
+names. A leaf package: it imports nothing from the harness.
 """
 
-from harness.protocol.audio import (
+from harness.protocol.clock import (
     FRAME_DURATION_S,
     FRAME_SAMPLES,
     SAMPLE_RATE,
 )
+from harness.protocol.defaults import DEFAULT_MODEL
 from harness.protocol.events import ClientEventType, ServerEventType, parse_server_event
+from harness.protocol.metrics import ConnectMetric, TurnMetric
+from harness.protocol.milestones import Milestone
 
 __all__ = [
+    "DEFAULT_MODEL",
     "FRAME_DURATION_S",
     "FRAME_SAMPLES",
     "SAMPLE_RATE",
     "ClientEventType",
+    "ConnectMetric",
+    "Milestone",
     "ServerEventType",
+    "TurnMetric",
     "parse_server_event",
 ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from harness.client import Target
+from harness.protocol import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from harness.server import StandInServer
@@ -57,7 +58,7 @@ class BackgroundStandIn:
 
         asyncio.run_coroutine_threadsafe(switch(), self._loop).result(START_TIMEOUT_S)
 
-    def target(self, model: str = "gpt-realtime") -> Target:
+    def target(self, model: str = DEFAULT_MODEL) -> Target:
         return Target(self.base_url, self.api_key, model=model)
 
     def stop(self) -> None:

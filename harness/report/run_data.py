@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.protocol import Milestone
 from harness.report.model import RunReport, ScenarioReport
 from harness.report.writer import read_report
 from harness.timeline import TimelineEntry, read_jsonl
@@ -44,9 +45,9 @@ def _turn_windows(entries: list[TimelineEntry]) -> dict[int, tuple[float, float]
     for entry in entries:
         if entry.turn is None:
             continue
-        if entry.type == "turn.start":
+        if entry.type == Milestone.TURN_START:
             starts.setdefault(entry.turn, entry.t)
-        elif entry.type == "turn.end":
+        elif entry.type == Milestone.TURN_END:
             ends[entry.turn] = entry.t
     return {turn: (start, ends.get(turn, start)) for turn, start in starts.items()}
 

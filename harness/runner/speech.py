@@ -19,10 +19,9 @@ import soundfile
 from harness.client import RealtimeSession
 from harness.client.audio_source import load_wav
 from harness.metrics import speech_segments
-from harness.metrics.latency import INPUT_SPEECH_END, INPUT_SPEECH_START
-from harness.protocol import SAMPLE_RATE
+from harness.protocol import SAMPLE_RATE, Milestone
 from harness.scenario import AudioClip, Scenario, resolve_audio
-from harness.timeline import EntryKind, Milestone, Timeline, TimelineEntry
+from harness.timeline import EntryKind, Timeline, TimelineEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,12 +84,8 @@ def mark_speech(timeline: Timeline, clip: PreparedClip, role: str, after: float)
             return None
         speech_end = min(speech_end, end.t)
     data: dict[str, Any] = {"role": role, "path": str(clip.path), "source": str(clip.source)}
-    timeline.record(
-        EntryKind.MILESTONE, INPUT_SPEECH_START, {**data, "offset_s": clip.speech[0][0]}, t=speech_start
-    )
-    timeline.record(
-        EntryKind.MILESTONE, INPUT_SPEECH_END, {**data, "offset_s": clip.speech[-1][1]}, t=speech_end
-    )
+    timeline.mark(Milestone.INPUT_SPEECH_START, {**data, "offset_s": clip.speech[0][0]}, t=speech_start)
+    timeline.mark(Milestone.INPUT_SPEECH_END, {**data, "offset_s": clip.speech[-1][1]}, t=speech_end)
     return speech_end
 
 

@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from harness.errors import UsageError
+from harness.protocol import DEFAULT_MODEL
 
 DEFAULT_INSTRUCTIONS = (
     "You are the realtime-harness stand-in. You repeat what you heard, so tests can check the round trip."
@@ -57,7 +58,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8089
     api_key: str | None = field(default=None, repr=False)  # never in a logged repr
-    model: str = "gpt-realtime"
+    model: str = DEFAULT_MODEL
     voice: str = "cedar"
     instructions: str = DEFAULT_INSTRUCTIONS
     transcription_model: str = "gpt-4o-mini-transcribe"
