@@ -15,7 +15,7 @@ Typical use::
 """
 
 from harness.client.audio_sink import CapturedAudio
-from harness.client.session import RealtimeSession
+from harness.client.session import CONNECT_TIMEOUT_S, RealtimeSession
 from harness.client.target import ConnectMode, Target
 
-__all__ = ["CapturedAudio", "ConnectMode", "RealtimeSession", "Target"]
+__all__ = ["CONNECT_TIMEOUT_S", "CapturedAudio", "ConnectMode", "RealtimeSession", "Target"]

@@ -32,6 +32,7 @@ from harness.timeline import Timeline
 logger = logging.getLogger(__name__)
 
 DATA_CHANNEL_LABEL = "oai-events"
+CONNECT_TIMEOUT_S = 20.0  # the whole connect: HTTP SDP exchange, ICE/DTLS, session.created/updated
 SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
 HANGUP_TIMEOUT_S = 3.0
 
@@ -89,6 +90,23 @@ class RealtimeSession:
         """:meth:`wait_for` for the first event of any of ``types``."""
         return await self.events.wait_for_any(types, timeout=timeout, after=after, match=match)
 
+    async def update_session(
+        self, session: Mapping[str, Any], *, timeout: float = SESSION_UPDATED_TIMEOUT_S
+    ) -> Event:
+        """Send ``session.update`` (``type`` defaults to "realtime", which GA requires) and wait for
+        its answer: ``session.updated``, or the ``error`` event naming it (returned, not raised: the
+        caller says what was being changed). Raises ServerEventTimeout when neither arrives."""
+        sent_at = self.timeline.now()
+        update = await self.send(
+            {"type": ClientEventType.SESSION_UPDATE.value, "session": {"type": "realtime", **session}}
+        )
+        return await self.wait_for_any(
+            (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
+            timeout=timeout,
+            after=sent_at,
+            match=lambda e: e["type"] == ServerEventType.SESSION_UPDATED or _answers(e, update["event_id"]),
+        )
+
     async def play(self, path: Path, gain_db: float = 0.0) -> None:
         """Replay a WAV through the input track; returns once its last frame went to the sender.
 
@@ -137,7 +155,7 @@ class RealtimeSession:
         timeline: Timeline | None = None,
         session_config: Mapping[str, Any] | None = None,
         mode: ConnectMode = ConnectMode.UNIFIED,
-        timeout: float = 15.0,
+        timeout: float = CONNECT_TIMEOUT_S,
     ) -> RealtimeSession:
         """Set up the call and configure the session; raises ConnectError / AuthenticationError /
         ServerEventTimeout (all HarnessError) and closes everything it opened on failure.
@@ -199,15 +217,7 @@ class RealtimeSession:
         await asyncio.shield(self._connected)  # data channel open (or a failure)
         await self.events.wait_for(ServerEventType.SESSION_CREATED, timeout=timeout)
         if session_config is not None:
-            config = {"type": "realtime", **session_config}  # GA requires session.type
-            update = await self.send({"type": ClientEventType.SESSION_UPDATE.value, "session": config})
-            reply = await self.events.wait_for_any(
-                (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
-                timeout=SESSION_UPDATED_TIMEOUT_S,
-                match=lambda e: (
-                    e["type"] == ServerEventType.SESSION_UPDATED or _answers(e, update["event_id"])
-                ),
-            )
+            reply = await self.update_session(session_config)
             if reply["type"] == ServerEventType.ERROR:
                 error = reply.get("error") or {}
                 code = error.get("code") or error.get("type")

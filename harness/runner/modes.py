@@ -12,11 +12,10 @@ from typing import Any
 
 from harness.client import RealtimeSession
 from harness.errors import ProtocolError
-from harness.protocol import ClientEventType, ServerEventType
+from harness.protocol import ServerEventType
 from harness.scenario import Scenario, TurnMode
 
 DEFAULT_VAD: dict[str, Any] = {"type": "server_vad"}
-SESSION_UPDATED_TIMEOUT_S = 5.0
 
 
 def vad_config(scenario: Scenario) -> dict[str, Any]:
@@ -39,26 +38,7 @@ class TurnDetectionSwitch:
         wanted = self.wanted(mode)
         if wanted == self.current:
             return False
-        sent_at = session.timeline.now()
-        update = await session.send(
-            {
-                "type": ClientEventType.SESSION_UPDATE.value,
-                "session": {"type": "realtime", "audio": {"input": {"turn_detection": wanted}}},
-            }
-        )
-
-        def answers(event: dict[str, Any]) -> bool:
-            error = event.get("error")
-            return event["type"] == ServerEventType.SESSION_UPDATED or (
-                isinstance(error, dict) and error.get("event_id") == update["event_id"]
-            )
-
-        reply = await session.wait_for_any(
-            (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
-            timeout=SESSION_UPDATED_TIMEOUT_S,
-            after=sent_at,
-            match=answers,
-        )
+        reply = await session.update_session({"audio": {"input": {"turn_detection": wanted}}})
         if reply["type"] == ServerEventType.ERROR:
             error = reply.get("error") or {}
             raise ProtocolError(

@@ -15,6 +15,7 @@ from typing import Any
 
 import soundfile
 
+from harness.client import RealtimeSession
 from harness.errors import ServerEventTimeout
 from harness.timeline import EntryKind, Milestone, Timeline
 
@@ -92,6 +93,8 @@ class FakeSession:
     def receive(self, event: Event) -> None:
         self.advance(0.010)
         self.timeline.record(EntryKind.RECEIVED, event["type"], event)
+
+    update_session = RealtimeSession.update_session  # the real one: send + wait_for_any, both faked here
 
     async def wait_for(
         self, type_: str, timeout: float = 10.0, *, after: float | None = None, match: Any = None
