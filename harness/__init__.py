@@ -7,6 +7,8 @@ from harness.errors import (
     ProtocolError,
     ScenarioError,
     ServerEventTimeout,
+    TargetError,
+    UsageError,
 )
 
 __version__ = "0.1.0"
@@ -18,5 +20,7 @@ __all__ = [
     "ProtocolError",
     "ScenarioError",
     "ServerEventTimeout",
+    "TargetError",
+    "UsageError",
     "__version__",
 ]

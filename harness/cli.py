@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -17,7 +19,8 @@ import typer
 from rich.console import Console
 
 from harness import __version__
-from harness.errors import HarnessError, ScenarioError
+from harness.errors import HarnessError, UsageError
+from harness.protocol import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from harness.report.model import RunReport
@@ -44,6 +47,34 @@ class ConnectChoice(StrEnum):
 def _fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     errors.print(f"rth: error: {message}", markup=False, highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _exit_codes(
+    interrupted: str | None = "interrupted", interrupted_code: int = EXIT_INTERRUPTED
+) -> Iterator[None]:
+    """The one mapping of failures to exit codes, around the work of every command.
+
+    :class:`UsageError` (bad option, file or environment) exits 2, any other :class:`HarnessError`
+    1, both with their one-line message. A bug of ours is one line too (``RTH_DEBUG=1`` re-raises it
+    for the traceback). Ctrl-C prints ``interrupted`` (if any) and exits ``interrupted_code``.
+    """
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except UsageError as exc:
+        _fail(str(exc), EXIT_USAGE)
+    except HarnessError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    except KeyboardInterrupt:
+        if interrupted is not None:
+            errors.print(f"rth: {interrupted}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(interrupted_code) from None
+    except Exception as exc:
+        if os.environ.get("RTH_DEBUG"):
+            raise
+        _fail(f"internal error {type(exc).__name__}: {exc} (set RTH_DEBUG=1 for the traceback)", EXIT_FAILED)
 
 
 def _version(value: bool) -> None:
@@ -77,7 +108,7 @@ def run(
     out: Annotated[Path, typer.Option(help="Folder for run directories (reports/<run-id>/).")] = Path(
         "reports"
     ),
-    model: Annotated[str, typer.Option(help="Realtime model for the call.")] = "gpt-realtime",
+    model: Annotated[str, typer.Option(help="Realtime model for the call.")] = DEFAULT_MODEL,
     repeat: Annotated[
         int, typer.Option(min=1, help="Run each scenario N times: pass rates, flaky turns, failure kinds.")
     ] = 1,
@@ -121,7 +152,7 @@ def run(
     from harness.runner.plan import build_plan, parse_matrix
     from harness.scenario import load_suite, select_tagged
 
-    try:
+    with _exit_codes(f"interrupted; the partial report is under {out}/latest/report.json"):
         suite = load_suite(paths)
         scenarios = select_tagged(suite.scenarios, tag or [])
         options = RunOptions(
@@ -137,17 +168,6 @@ def run(
         planned = len(build_plan(scenarios, options.repeat, options.matrix))
         with LiveView(console, planned, options.concurrency) as view:
             report, run_dir = asyncio.run(run_suite(scenarios, options, view))
-    except KeyboardInterrupt:
-        errors.print(f"rth: interrupted; the partial report is under {out}/latest/report.json")
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-    except ScenarioError as exc:
-        _fail(str(exc))
-    except HarnessError as exc:
-        _fail(str(exc), EXIT_FAILED)
-    except Exception as exc:  # a bug of ours: still one line, the traceback only on request
-        if os.environ.get("RTH_DEBUG"):
-            raise
-        _fail(f"internal error {type(exc).__name__}: {exc} (set RTH_DEBUG=1 for the traceback)", EXIT_FAILED)
     render_table(report, console)
     _print_repeats_and_matrix(report)
     console.print(f"report: {run_dir / 'report.json'}")
@@ -226,37 +246,35 @@ def serve(
     seed: Annotated[int, typer.Option(help="Seed of the injected jitter (same seed, same delays).")] = 0,
 ) -> None:
     """Run the stand-in Realtime server (HTTP + WebRTC + data channel, offline ASR and TTS)."""
-    from harness.server import PersonaError, ResponsePacing, ServerConfig, TurnDetectionDefault, load_persona
+    from harness.server import ResponsePacing, ServerConfig, TurnDetectionDefault, load_persona
     from harness.server import serve as serve_forever
     from harness.server.session import VOICES
 
-    if voice not in VOICES:
-        _fail(f"unknown --voice {voice!r}; use one of {', '.join(VOICES)}")
-    if persona is not None:
+    with _exit_codes(interrupted=None, interrupted_code=EXIT_OK):  # Ctrl-C is how a server stops
+        if voice not in VOICES:
+            raise UsageError(f"unknown --voice {voice!r}; use one of {', '.join(VOICES)}")
+        if persona is not None:
+            load_persona(persona)  # a bad file fails here, not on the first call
+        config = ServerConfig(
+            host=host,
+            port=port,
+            api_key=api_key,
+            voice=voice,
+            pacing=ResponsePacing(pace.value),
+            generation_speed=generation_speed,
+            turn_detection=TurnDetectionDefault(turn_detection.value),
+            persona=persona,
+            first_audio_delay_ms=first_audio_delay_ms,
+            transcription_delay_ms=transcription_delay_ms,
+            jitter_ms=jitter_ms,
+            seed=seed,
+        )
         try:
-            load_persona(persona)
-        except PersonaError as exc:
-            _fail(str(exc))
-    config = ServerConfig(
-        host=host,
-        port=port,
-        api_key=api_key,
-        voice=voice,
-        pacing=ResponsePacing(pace.value),
-        generation_speed=generation_speed,
-        turn_detection=TurnDetectionDefault(turn_detection.value),
-        persona=persona,
-        first_audio_delay_ms=first_audio_delay_ms,
-        transcription_delay_ms=transcription_delay_ms,
-        jitter_ms=jitter_ms,
-        seed=seed,
-    )
-    try:
-        serve_forever(config)
-    except OSError as exc:
-        _fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port or --host")
-    except KeyboardInterrupt:
-        raise typer.Exit(EXIT_OK) from None
+            serve_forever(config)
+        except OSError as exc:
+            raise UsageError(
+                f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port or --host"
+            ) from None
 
 
 @app.command()
@@ -269,10 +287,8 @@ def validate(
     """
     from harness.scenario import check
 
-    try:
+    with _exit_codes():
         checked = check(paths)
-    except ScenarioError as exc:
-        _fail(str(exc))
     for line in checked.problems:
         errors.print(line, markup=False, highlight=False, soft_wrap=True)
     if checked.problems:
@@ -312,13 +328,11 @@ def report(
     from harness.report.render import render_data
     from harness.report.run_data import load_run
 
-    try:
+    with _exit_codes():
         data = load_run(run_dir)
         if prices is not None:
             apply_prices(data.report, load_prices(prices))
         rendered = render_data(data)
-    except HarnessError as exc:
-        _fail(str(exc))
     for label, path in (("junit", rendered.junit), ("summary", rendered.summary), ("html", rendered.html)):
         console.print(f"{label}: {path}", soft_wrap=True, highlight=False)
     if open_browser:
@@ -354,7 +368,7 @@ def compare(
     from harness.report.run_data import load_run
     from harness.report.table import render_compare
 
-    try:
+    with _exit_codes():
         data = [load_run(path, timelines=False) for path in runs]  # the reports are compared
         if prices is not None:
             table = load_prices(prices)
@@ -362,13 +376,11 @@ def compare(
                 apply_prices(item.report, table)
         groups = groups_from_runs([item.report for item in data])
         if len(groups) < 2:
-            raise ScenarioError(
+            raise UsageError(
                 f"{runs[0]}: only one configuration to compare; pass two or more runs, or a --matrix run"
             )
         result = compare_groups(groups, n_boot=resamples, seed=seed)
         files = write_comparison(result, data, out or default_compare_dir(data))
-    except HarnessError as exc:
-        _fail(str(exc))
     render_compare(result, console, all_rows=all_metrics)
     console.print(f"markdown: {files.markdown}", soft_wrap=True, highlight=False)
     console.print(f"html: {files.html}", soft_wrap=True, highlight=False)

@@ -1,7 +1,11 @@
 """Exception hierarchy (httpx-style): every error the harness raises on purpose is a HarnessError.
 
-Messages are one line, name the file/field/endpoint at fault and the fix, and never carry secrets:
-the CLI prints ``str(error)`` and exits 2 (bad input) or 1 (a run that failed).
+Messages are one line, name the file/field/option/endpoint at fault and the fix, and never carry
+secrets. The CLI prints ``str(error)`` and exits 2 for a :class:`UsageError` (bad usage or input,
+found before or without running anything) and 1 for any other HarnessError (a run that failed).
+
+This module imports nothing from the harness: every package, the stand-in server included, may
+raise these.
 """
 
 from __future__ import annotations
@@ -11,8 +15,12 @@ class HarnessError(Exception):
     """Base of every error the harness raises on purpose."""
 
 
-class ScenarioError(HarnessError):
-    """A scenario file or a CLI argument is invalid (exit code 2).
+class UsageError(HarnessError):
+    """Bad usage or input: a CLI option, a file the user passed, the environment (exit code 2)."""
+
+
+class ScenarioError(UsageError):
+    """A scenario or suite file is invalid.
 
     ``problems`` lists every problem found, one line each (``rth validate`` prints them all).
     """
@@ -20,6 +28,10 @@ class ScenarioError(HarnessError):
     def __init__(self, message: str, *, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or [message]
+
+
+class TargetError(UsageError):
+    """The target cannot be used as given: a base URL that is not one, or no API key for it."""
 
 
 class ConnectError(HarnessError):

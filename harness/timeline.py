@@ -10,7 +10,8 @@ Entry shape (one JSON object per line)::
 
 ``t`` is seconds since the timeline's origin (``time.monotonic()`` at creation); ``kind`` is one
 of :class:`EntryKind`; ``type`` is the event type for sent/received entries or a milestone name
-from :class:`Milestone`; ``data`` holds the full event for sent/received entries.
+from :class:`~harness.protocol.Milestone` (re-exported here); ``data`` holds the full event for
+sent/received entries.
 """
 
 from __future__ import annotations
@@ -24,30 +25,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import IO, Any
 
+from harness.protocol.milestones import Milestone
+
+__all__ = ["EntryKind", "Milestone", "Timeline", "TimelineEntry", "read_jsonl"]
+
 
 class EntryKind(StrEnum):
     SENT = "sent"  # a client event sent on the data channel
     RECEIVED = "received"  # a server event received on the data channel
     MILESTONE = "milestone"  # connect phases, turn boundaries, audio onsets
-
-
-class Milestone(StrEnum):
-    CONNECT_START = "connect.start"
-    CLIENT_SECRET_CREATED = "connect.client_secret_created"
-    SDP_OFFER_CREATED = "connect.sdp_offer_created"
-    SDP_ANSWER_RECEIVED = "connect.sdp_answer_received"
-    ICE_CONNECTED = "connect.ice_connected"
-    PEER_CONNECTED = "connect.peer_connected"  # ICE + DTLS done
-    CHANNEL_OPEN = "connect.channel_open"
-    SESSION_READY = "connect.session_ready"  # session.updated received after our session.update
-    TURN_START = "turn.start"
-    TURN_END = "turn.end"
-    INPUT_AUDIO_START = "audio.input.start"  # first frame of a WAV handed to the sender
-    INPUT_AUDIO_END = "audio.input.end"  # last frame of a WAV handed to the sender
-    OUTPUT_AUDIO_ONSET = "audio.output.onset"  # first non-silent received frame after silence
-    OUTPUT_AUDIO_OFFSET = "audio.output.offset"  # last non-silent received frame before silence
-    HANGUP = "connect.hangup"
-    CLOSED = "connect.closed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,14 @@ Typical use::
 """
 
 from harness.client.audio_sink import CapturedAudio
-from harness.client.session import RealtimeSession, SessionUpdateRejected
+from harness.client.session import CONNECT_TIMEOUT_S, RealtimeSession, SessionUpdateRejected
 from harness.client.target import ConnectMode, Target
 
-__all__ = ["CapturedAudio", "ConnectMode", "RealtimeSession", "SessionUpdateRejected", "Target"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "CapturedAudio",
+    "ConnectMode",
+    "RealtimeSession",
+    "SessionUpdateRejected",
+    "Target",
+]

@@ -35,8 +35,8 @@ from aiortc.mediastreams import MediaStreamError
 from harness.client.arrival import PacketArrivals, install_arrival_hook
 from harness.client.audio_source import Pcm
 from harness.client.levels import FLOOR_DBFS, peak_dbfs, rms_dbfs
-from harness.protocol import SAMPLE_RATE
-from harness.timeline import Milestone, Timeline
+from harness.protocol import SAMPLE_RATE, Milestone
+from harness.timeline import Timeline
 
 ONSET_THRESHOLD_DBFS = -50.0
 OFFSET_HANGOVER_FRAMES = 25

@@ -32,7 +32,7 @@ import soundfile
 from aiortc import MediaStreamTrack
 from aiortc.mediastreams import MediaStreamError
 
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.protocol import FRAME_SAMPLES, SAMPLE_RATE
 
 TIME_BASE = fractions.Fraction(1, SAMPLE_RATE)
@@ -48,7 +48,7 @@ def load_wav(path: Path, *, gain_db: float = 0.0) -> Pcm:
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
-        raise ScenarioError(f"cannot read audio file {path}: {exc}") from exc
+        raise UsageError(f"cannot read audio file {path}: {exc}; pass a readable WAV file") from exc
     mono: npt.NDArray[np.float32] = data.mean(axis=1, dtype=np.float32)
     if gain_db:
         mono = mono * np.float32(10.0 ** (gain_db / 20.0))

@@ -26,12 +26,13 @@ from harness.client.levels import install_fast_audio_level
 from harness.client.target import ConnectMode, Target
 from harness.errors import ConnectError, HarnessError, ProtocolError
 from harness.ice import loopback_only, rtc_configuration
-from harness.protocol import SAMPLE_RATE, ClientEventType, ServerEventType
-from harness.timeline import Milestone, Timeline
+from harness.protocol import SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
+from harness.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
 DATA_CHANNEL_LABEL = "oai-events"
+CONNECT_TIMEOUT_S = 20.0  # the whole connect: HTTP SDP exchange, ICE/DTLS, session.created/updated
 SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
 HANGUP_TIMEOUT_S = 3.0
 
@@ -127,7 +128,9 @@ class RealtimeSession:
             if state["started"] and not state["ended"]:
                 self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "cancelled": True})
 
-    async def update_session(self, config: Mapping[str, Any]) -> Event:
+    async def update_session(
+        self, config: Mapping[str, Any], *, timeout: float = SESSION_UPDATED_TIMEOUT_S
+    ) -> Event:
         """Send ``session.update`` with ``config`` and wait for ``session.updated`` (returned).
 
         The one place the handshake lives: connect configures the session with it, a runner
@@ -139,9 +142,9 @@ class RealtimeSession:
         update = await self.send(
             {"type": ClientEventType.SESSION_UPDATE.value, "session": {"type": "realtime", **config}}
         )
-        reply = await self.events.wait_for_any(
+        reply = await self.wait_for_any(
             (ServerEventType.SESSION_UPDATED, ServerEventType.ERROR),
-            timeout=SESSION_UPDATED_TIMEOUT_S,
+            timeout=timeout,
             after=sent_at,
             match=lambda e: e["type"] == ServerEventType.SESSION_UPDATED or _answers(e, update["event_id"]),
         )
@@ -179,7 +182,7 @@ class RealtimeSession:
         timeline: Timeline | None = None,
         session_config: Mapping[str, Any] | None = None,
         mode: ConnectMode = ConnectMode.UNIFIED,
-        timeout: float = 15.0,
+        timeout: float = CONNECT_TIMEOUT_S,
     ) -> RealtimeSession:
         """Set up the call and configure the session; raises ConnectError / AuthenticationError /
         ServerEventTimeout (all HarnessError) and closes everything it opened on failure.

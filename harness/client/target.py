@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
-from harness.errors import ScenarioError
+from harness.errors import TargetError
 from harness.ice import is_loopback_host
+from harness.protocol import DEFAULT_MODEL
 
-DEFAULT_MODEL = "gpt-realtime"
 # Credentials travel only as the api_key (a SecretStr); the rest the client sets itself.
 _RESERVED_HEADERS = frozenset(
     {"authorization", "proxy-authorization", "cookie", "accept", "content-type", "content-length", "host"}
@@ -58,7 +58,7 @@ class Target:
         url = base_url.strip().rstrip("/")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ScenarioError(
+            raise TargetError(
                 f"invalid target base URL {url!r}: expected http(s)://host[:port]/v1, "
                 "e.g. https://api.openai.com/v1"
             )
@@ -95,9 +95,9 @@ def _checked_headers(headers: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
     break is a one-line error here rather than a malformed or credential-carrying request later."""
     for name, value in headers.items():
         if _TOKEN.fullmatch(name) is None:
-            raise ScenarioError(f"invalid call header name {name!r}: expected an HTTP token like X-Name")
+            raise TargetError(f"invalid call header name {name!r}: expected an HTTP token like X-Name")
         if name.lower() in _RESERVED_HEADERS:
-            raise ScenarioError(f"call header {name!r} is not allowed: the client sets it (keys: api_key)")
+            raise TargetError(f"call header {name!r} is not allowed: the client sets it (keys: api_key)")
         if any(char in value for char in "\r\n\0"):
-            raise ScenarioError(f"call header {name!r}: the value must be one line")
+            raise TargetError(f"call header {name!r}: the value must be one line")
     return tuple(headers.items())

@@ -1,4 +1,7 @@
-"""Pure functions from a session timeline and audio to WER and latency figures (no I/O but WAV reads)."""
+"""Pure functions from a session timeline and audio to WER and latency figures (no I/O but WAV reads).
+
+The metric names (:class:`TurnMetric`, :class:`ConnectMetric`) live in :mod:`harness.protocol`.
+"""
 
 from harness.metrics.audio import (
     DBFS_FLOOR,
@@ -13,15 +16,11 @@ from harness.metrics.audio import (
     speech_segments,
 )
 from harness.metrics.latency import (
-    INPUT_SPEECH_END,
-    INPUT_SPEECH_START,
     ROLE_BARGE_IN,
     ROLE_TURN,
     SPEECH_END_KEY,
-    ConnectMetric,
     SessionLatency,
     TurnLatency,
-    TurnMetric,
     connect_latency,
     session_latency,
     turn_latencies,
@@ -38,12 +37,11 @@ from harness.metrics.wer import (
     score_wer,
     whisper_normalise,
 )
+from harness.protocol import ConnectMetric, TurnMetric
 
 __all__ = [
     "DBFS_FLOOR",
     "FRAME_MS",
-    "INPUT_SPEECH_END",
-    "INPUT_SPEECH_START",
     "ROLE_BARGE_IN",
     "ROLE_TURN",
     "SILENCE_DBFS",

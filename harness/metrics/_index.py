@@ -10,6 +10,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from harness.protocol import ServerEventType
 from harness.timeline import EntryKind, TimelineEntry
 
 Where = Callable[[TimelineEntry], bool]
@@ -50,7 +51,11 @@ class TimelineIndex:
             if item_id is not None:
                 self._by_item.setdefault((entry.type, item_id), index)
             error = entry.data.get("error")
-            if entry.type == "error" and isinstance(error, dict) and isinstance(error.get("event_id"), str):
+            if (
+                entry.type == ServerEventType.ERROR
+                and isinstance(error, dict)
+                and isinstance(error.get("event_id"), str)
+            ):
                 self._error_event_ids.add(error["event_id"])
 
     def _positions(self, kind: EntryKind, types: tuple[str, ...]) -> list[int]:

@@ -20,20 +20,23 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from harness.protocol import FRAME_DURATION_S, SAMPLE_RATE
+from harness.protocol.audio import FLOOR_DBFS
+
 SILENCE_DBFS = -50.0
 """A frame at or below this RMS level counts as silence. Speech sits around -30..-10 dBFS; Opus
 comfort noise and dither of a silent WebRTC track stay below -60 dBFS, so -50 leaves 10 dB margin both
 ways."""
 
-DBFS_FLOOR = -120.0
+DBFS_FLOOR = FLOOR_DBFS
 """Level reported for digital silence (instead of -inf, so figures stay JSON-serialisable); below the
 quietest non-zero int16 frame of 20 ms at 48 kHz (one LSB in one sample, about -120.1 dBFS)."""
 
-FRAME_MS = 20
+FRAME_MS = round(FRAME_DURATION_S * 1000)
 """VAD frame length: the WebRTC/Opus packet duration, so a frame here is a packet on the wire."""
 
-DEFAULT_RATE = 48_000
-"""Rate assumed for bare arrays: the WebRTC Opus clock (as ``harness.protocol.audio.SAMPLE_RATE``)."""
+DEFAULT_RATE = SAMPLE_RATE
+"""Rate assumed for bare arrays: the WebRTC Opus clock."""
 
 DEFAULT_MIN_SILENCE_MS = 300
 """Hangover: pauses shorter than this stay inside one speech segment (gaps between words are shorter)."""

@@ -15,59 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from harness.metrics._index import TimelineIndex, response_id_of, text
-from harness.timeline import EntryKind, Milestone, TimelineEntry
+from harness.protocol import ClientEventType, ConnectMetric, Milestone, ServerEventType, TurnMetric
+from harness.timeline import EntryKind, TimelineEntry
 
-
-class ConnectMetric(StrEnum):
-    CLIENT_SECRET = "connect_client_secret_ms"
-    SDP_EXCHANGE = "connect_sdp_exchange_ms"
-    ICE = "connect_ice_ms"
-    PEER = "connect_peer_ms"
-    CHANNEL_OPEN = "connect_channel_open_ms"
-    SESSION_CREATED = "connect_session_created_ms"
-    SESSION_READY = "connect_session_ready_ms"
-    TOTAL = "connect_total_ms"
-
-
-class TurnMetric(StrEnum):
-    COMMIT_TO_COMMITTED = "commit_to_committed_ms"
-    COMMIT_TO_TRANSCRIPT = "commit_to_transcript_ms"
-    RESPONSE_CREATED = "response_created_ms"
-    FIRST_TRANSCRIPT_DELTA = "first_transcript_delta_ms"
-    AUDIO_STARTED = "audio_started_ms"
-    FIRST_AUDIO = "first_audio_ms"
-    RESPONSE_DONE = "response_done_ms"
-    AUDIO_STOPPED = "audio_stopped_ms"
-    CANCEL_TO_SILENCE = "cancel_to_silence_ms"
-    BARGE_IN_TO_SILENCE = "barge_in_to_silence_ms"
-    VOICE_TO_VOICE = "voice_to_voice_ms"
-
-
-# Event type names, spelled out because metrics may import only the timeline (docs/architecture.md).
-COMMIT = "input_audio_buffer.commit"
-COMMITTED = "input_audio_buffer.committed"
-SPEECH_STOPPED = "input_audio_buffer.speech_stopped"
-TRANSCRIPTION_COMPLETED = "conversation.item.input_audio_transcription.completed"
-RESPONSE_CREATE = "response.create"
-RESPONSE_CANCEL = "response.cancel"
-OUTPUT_AUDIO_BUFFER_CLEAR = "output_audio_buffer.clear"
-RESPONSE_CREATED = "response.created"
-RESPONSE_DONE = "response.done"
-TRANSCRIPT_DELTAS = ("response.output_audio_transcript.delta", "response.output_text.delta")
-AUDIO_STARTED = "output_audio_buffer.started"
-AUDIO_STOPPED = "output_audio_buffer.stopped"
-SESSION_CREATED = "session.created"
-SESSION_UPDATED = "session.updated"
-
-INPUT_SPEECH_START = "audio.input.speech_start"
-INPUT_SPEECH_END = "audio.input.speech_end"
-"""Milestones the runner records for each clip it plays, stamped where speech starts / ends in the
-audio actually sent (:func:`harness.metrics.audio.speech_segments` on the resampled, gain-applied
-clip, offset from its ``audio.input.start``). Data: ``role`` (``turn`` or ``barge_in``), ``path``."""
+E, C = ServerEventType, ClientEventType
+TRANSCRIPT_DELTAS = (E.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DELTA, E.RESPONSE_OUTPUT_TEXT_DELTA)
 
 ROLE_TURN, ROLE_BARGE_IN = "turn", "barge_in"
 
@@ -126,10 +81,10 @@ def _connect_latency(index: TimelineIndex) -> dict[str, float | None]:
         at(Milestone.PEER_CONNECTED),
     )
     channel = at(Milestone.CHANNEL_OPEN)
-    created = index.t(index.first(EntryKind.RECEIVED, SESSION_CREATED))
+    created = index.t(index.first(EntryKind.RECEIVED, E.SESSION_CREATED))
     ready = at(Milestone.SESSION_READY)
     if ready is None:
-        ready = index.t(index.first(EntryKind.RECEIVED, SESSION_UPDATED))
+        ready = index.t(index.first(EntryKind.RECEIVED, E.SESSION_UPDATED))
     return {
         ConnectMetric.CLIENT_SECRET.value: _ms(start, at(Milestone.CLIENT_SECRET_CREATED)),
         ConnectMetric.SDP_EXCHANGE.value: _ms(at(Milestone.SDP_OFFER_CREATED), answer),
@@ -150,30 +105,34 @@ def _first_accepted(index: TimelineIndex, turn: int, type_: str) -> int | None:
 def _speech_stopped(index: TimelineIndex, turn: int) -> int | None:
     """The server VAD's end of the user's turn: the first ``speech_stopped`` within the turn."""
     start, stop = index.turn_span(turn)
-    return index.first(EntryKind.RECEIVED, SPEECH_STOPPED, start=start, stop=stop)
+    return index.first(EntryKind.RECEIVED, E.INPUT_AUDIO_BUFFER_SPEECH_STOPPED, start=start, stop=stop)
 
 
 def _input_metrics(index: TimelineIndex, turn: int) -> tuple[str | None, dict[str, float | None]]:
     """commit (or speech_stopped) -> committed (the first one before the next commit) -> transcript
     of that item_id."""
-    commit = _first_accepted(index, turn, COMMIT)
+    commit = _first_accepted(index, turn, C.INPUT_AUDIO_BUFFER_COMMIT)
     if commit is None:
         commit = _speech_stopped(index, turn)
     if commit is None:
         return None, {TurnMetric.COMMIT_TO_COMMITTED: None, TurnMetric.COMMIT_TO_TRANSCRIPT: None}
-    next_commit = index.first(EntryKind.SENT, COMMIT, start=commit + 1)
-    committed = index.first(EntryKind.RECEIVED, COMMITTED, start=commit + 1, stop=next_commit)
+    next_commit = index.first(EntryKind.SENT, C.INPUT_AUDIO_BUFFER_COMMIT, start=commit + 1)
+    committed = index.first(
+        EntryKind.RECEIVED, E.INPUT_AUDIO_BUFFER_COMMITTED, start=commit + 1, stop=next_commit
+    )
     item_id = None if committed is None else text(index.entries[committed].data.get("item_id"))
     t0 = index.t(commit)
     return item_id, {
         TurnMetric.COMMIT_TO_COMMITTED: _ms(t0, index.t(committed)),
-        TurnMetric.COMMIT_TO_TRANSCRIPT: _ms(t0, index.t(index.with_item(item_id, TRANSCRIPTION_COMPLETED))),
+        TurnMetric.COMMIT_TO_TRANSCRIPT: _ms(
+            t0, index.t(index.with_item(item_id, E.INPUT_TRANSCRIPTION_COMPLETED))
+        ),
     }
 
 
 def response_anchor(index: TimelineIndex, turn: int) -> int | None:
     """The turn's accepted response.create, else (server VAD answered by itself) its speech_stopped."""
-    create = _first_accepted(index, turn, RESPONSE_CREATE)
+    create = _first_accepted(index, turn, C.RESPONSE_CREATE)
     return create if create is not None else _speech_stopped(index, turn)
 
 
@@ -191,14 +150,14 @@ def _response_metrics(
             TurnMetric.AUDIO_STOPPED,
         )
         return None, dict.fromkeys(names)
-    next_create = index.first(EntryKind.SENT, RESPONSE_CREATE, start=create + 1)
-    created = index.first(EntryKind.RECEIVED, RESPONSE_CREATED, start=create + 1, stop=next_create)
+    next_create = index.first(EntryKind.SENT, C.RESPONSE_CREATE, start=create + 1)
+    created = index.first(EntryKind.RECEIVED, E.RESPONSE_CREATED, start=create + 1, stop=next_create)
     response_id = None if created is None else response_id_of(index.entries[created])
     # Audio onsets carry no id: the first after the create, before any other response can exist
     # (the next create sent, or a response.created of another id, e.g. one server VAD started).
     other_created = index.first(
         EntryKind.RECEIVED,
-        RESPONSE_CREATED,
+        E.RESPONSE_CREATED,
         start=create + 1,
         where=lambda e: response_id_of(e) != response_id,
     )
@@ -212,10 +171,14 @@ def _response_metrics(
         TurnMetric.FIRST_TRANSCRIPT_DELTA: _ms(
             t0, index.t(index.with_response(response_id, *TRANSCRIPT_DELTAS))
         ),
-        TurnMetric.AUDIO_STARTED: _ms(t0, index.t(index.with_response(response_id, AUDIO_STARTED))),
+        TurnMetric.AUDIO_STARTED: _ms(
+            t0, index.t(index.with_response(response_id, E.OUTPUT_AUDIO_BUFFER_STARTED))
+        ),
         TurnMetric.FIRST_AUDIO: _ms(t0, index.t(onset)),
-        TurnMetric.RESPONSE_DONE: _ms(t0, index.t(index.with_response(response_id, RESPONSE_DONE))),
-        TurnMetric.AUDIO_STOPPED: _ms(t0, index.t(index.with_response(response_id, AUDIO_STOPPED))),
+        TurnMetric.RESPONSE_DONE: _ms(t0, index.t(index.with_response(response_id, E.RESPONSE_DONE))),
+        TurnMetric.AUDIO_STOPPED: _ms(
+            t0, index.t(index.with_response(response_id, E.OUTPUT_AUDIO_BUFFER_STOPPED))
+        ),
     }
 
 
@@ -228,7 +191,7 @@ def _stop_time(index: TimelineIndex, start: int | None, response_id: str | None,
         return None
     next_response = index.first(
         EntryKind.RECEIVED,
-        RESPONSE_CREATED,
+        E.RESPONSE_CREATED,
         start=start + 1,
         where=lambda e: response_id_of(e) != response_id,
     )
@@ -241,7 +204,7 @@ def _stop_time(index: TimelineIndex, start: int | None, response_id: str | None,
 def _first_interruption(index: TimelineIndex, turn: int) -> int | None:
     """The turn's first sent response.cancel or output_audio_buffer.clear."""
     return index.first(
-        EntryKind.SENT, RESPONSE_CANCEL, OUTPUT_AUDIO_BUFFER_CLEAR, where=lambda e: e.turn == turn
+        EntryKind.SENT, C.RESPONSE_CANCEL, C.OUTPUT_AUDIO_BUFFER_CLEAR, where=lambda e: e.turn == turn
     )
 
 
@@ -256,7 +219,7 @@ def _speech_milestone(index: TimelineIndex, turn: int, type_: str, role: str) ->
 def _speech_end(index: TimelineIndex, turn: int) -> tuple[int, float] | None:
     """Where the user's speech ended: the runner's speech-end milestone, else the older
     ``speech_end_t`` in ``audio.input.end``, else that milestone's own time."""
-    marked = _speech_milestone(index, turn, INPUT_SPEECH_END, ROLE_TURN)
+    marked = _speech_milestone(index, turn, Milestone.INPUT_SPEECH_END, ROLE_TURN)
     if marked is not None:
         return marked, index.entries[marked].t
     end = index.last(EntryKind.MILESTONE, Milestone.INPUT_AUDIO_END, where=lambda e: e.turn == turn)
@@ -298,7 +261,7 @@ def _turn_latencies(index: TimelineIndex) -> list[TurnLatency]:
         metrics.update({str(name): value for name, value in {**input_metrics, **response_metrics}.items()})
         floor = anchor if anchor is not None else index.turn_span(turn)[0]
         cancel = _first_interruption(index, turn)
-        barge_in = _speech_milestone(index, turn, INPUT_SPEECH_START, ROLE_BARGE_IN)
+        barge_in = _speech_milestone(index, turn, Milestone.INPUT_SPEECH_START, ROLE_BARGE_IN)
         metrics[TurnMetric.CANCEL_TO_SILENCE.value] = _stop_time(index, cancel, response_id, floor)
         metrics[TurnMetric.BARGE_IN_TO_SILENCE.value] = _stop_time(index, barge_in, response_id, floor)
         metrics[TurnMetric.VOICE_TO_VOICE.value] = _voice_to_voice(index, turn)

@@ -1,4 +1,4 @@
-"""The WebRTC audio clock (Opus runs at 48 kHz, both sides exchange 20 ms frames) and frame levels.
+"""Frame levels (dBFS) of int16 audio; the clock they run on is :mod:`harness.protocol.clock`.
 
 The level arithmetic lives here because the client (onset detection) and the stand-in (its VAD's
 energy gate) must measure a frame the same way, and run it on every 20 ms frame.
@@ -10,10 +10,6 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-
-SAMPLE_RATE = 48_000
-FRAME_DURATION_S = 0.020
-FRAME_SAMPLES = 960  # SAMPLE_RATE * FRAME_DURATION_S
 
 FULL_SCALE = 32768.0
 FLOOR_DBFS = -120.0  # what digital silence reports (JSON has no -inf)

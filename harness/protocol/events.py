@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, TypeAdapter
+if TYPE_CHECKING:  # pydantic and openai load on the first check: importing the names stays cheap
+    from pydantic import BaseModel, TypeAdapter
 
 
 class ClientEventType(StrEnum):
@@ -64,6 +65,7 @@ class ServerEventType(StrEnum):
 @cache
 def _server_event_adapter() -> TypeAdapter[Any]:
     from openai.types.realtime import RealtimeServerEvent
+    from pydantic import TypeAdapter
 
     return TypeAdapter(RealtimeServerEvent)
 

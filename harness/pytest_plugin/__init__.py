@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.protocol import DEFAULT_MODEL
 from harness.pytest_plugin.collect import ScenarioFile, collect_file
 from harness.pytest_plugin.fixtures import rth_server, rth_session_config, rth_target
 from harness.pytest_plugin.state import STATE_KEY, RthState
@@ -39,7 +40,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         choices=("unified", "ephemeral"),
         help="How calls are set up: SDP with the API key, or via an ephemeral client secret",
     )
-    group.addoption("--rth-model", default="gpt-realtime", help="Realtime model for the calls")
+    group.addoption("--rth-model", default=DEFAULT_MODEL, help="Realtime model for the calls")
     group.addoption(
         "--rth-report",
         default=None,

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import yaml
 
-from harness.errors import ScenarioError
+from harness.errors import HarnessError, UsageError
 from harness.pytest_plugin.state import state_of
 
 if TYPE_CHECKING:
@@ -55,7 +55,7 @@ def requested(config: pytest.Config, path: Path) -> bool:
     return any(_inside(path, arg) for arg in named)
 
 
-class ScenarioFailed(Exception):
+class ScenarioFailed(HarnessError):
     """The scenario ran but an expectation failed or a turn errored (the report says which)."""
 
     def __init__(self, report: ScenarioReport) -> None:
@@ -103,7 +103,7 @@ class ScenarioItem(pytest.Item):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | Any:
         if isinstance(excinfo.value, ScenarioFailed):
             return describe_failure(excinfo.value.report)
-        if isinstance(excinfo.value, ScenarioError):
+        if isinstance(excinfo.value, UsageError):  # a bad file, option or key: one line
             return f"rth: {excinfo.value}"
         return super().repr_failure(excinfo, style)
 

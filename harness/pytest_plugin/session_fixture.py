@@ -18,8 +18,6 @@ from harness.timeline import Timeline
 if TYPE_CHECKING:
     from harness.client import RealtimeSession, Target
 
-CONNECT_TIMEOUT_S = 20.0
-
 
 @pytest_asyncio.fixture
 async def realtime_session(
@@ -35,7 +33,6 @@ async def realtime_session(
         timeline=Timeline(request.node.name),
         session_config=rth_session_config,
         mode=ConnectMode(state_of(pytestconfig).connect),
-        timeout=CONNECT_TIMEOUT_S,
     )
     try:
         yield session

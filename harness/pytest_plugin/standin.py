@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from harness.client import Target
+from harness.protocol import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from harness.server import StandInServer
@@ -45,7 +46,7 @@ class BackgroundStandIn:
             raise RuntimeError("the stand-in is not started")
         return self._server.base_url
 
-    def target(self, model: str = "gpt-realtime") -> Target:
+    def target(self, model: str = DEFAULT_MODEL) -> Target:
         return Target(self.base_url, self.api_key, model=model)
 
     def stop(self) -> None:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from harness.protocol import DEFAULT_MODEL
+
 if TYPE_CHECKING:  # the runner pulls in aiortc: imported when a test first needs it
     from harness.pytest_plugin.standin import BackgroundStandIn
     from harness.report.model import ScenarioReport
@@ -30,7 +32,7 @@ LOCAL_TARGET = "local"
 class RthState:
     target: str = LOCAL_TARGET
     connect: str = "unified"
-    model: str = "gpt-realtime"
+    model: str = DEFAULT_MODEL
     report_dir: Path | None = None
     standin: BackgroundStandIn | None = None
     run: RunDirectory | None = None

@@ -12,18 +12,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness.protocol import ConnectMetric, TurnMetric
 from harness.report import bootstrap
 from harness.report.bootstrap import Interval, Sample, Statistic
 from harness.report.model import RunReport, ScenarioReport, TurnReport
 from harness.report.stability import variant_label
 
-KEY_METRICS = (
-    "voice_to_voice_ms",
-    "first_audio_ms",
-    "response_done_ms",
-    "audio_started_ms",
-    "commit_to_transcript_ms",
-    "connect_total_ms",
+KEY_METRICS: tuple[str, ...] = (
+    TurnMetric.VOICE_TO_VOICE,
+    TurnMetric.FIRST_AUDIO,
+    TurnMetric.RESPONSE_DONE,
+    TurnMetric.AUDIO_STARTED,
+    TurnMetric.COMMIT_TO_TRANSCRIPT,
+    ConnectMetric.TOTAL,
 )
 PERCENTILES = (50, 90, 95)
 

@@ -6,6 +6,7 @@ always listed first in their own section); the HTML report has everything.
 
 from __future__ import annotations
 
+from harness.protocol import ConnectMetric, TurnMetric
 from harness.report import fmt
 from harness.report.compare import Comparison, compare, groups_from_runs
 from harness.report.diff import diff_markdown
@@ -14,13 +15,14 @@ from harness.report.run_data import RunData
 from harness.report.stability import Stability, failure_kind, stability
 
 MAX_TURN_ROWS = 200
-SUMMARY_METRICS = (
-    "voice_to_voice_ms",
-    "first_audio_ms",
-    "response_done_ms",
-    "commit_to_transcript_ms",
-    "connect_total_ms",
+SUMMARY_METRICS: tuple[str, ...] = (
+    TurnMetric.VOICE_TO_VOICE,
+    TurnMetric.FIRST_AUDIO,
+    TurnMetric.RESPONSE_DONE,
+    TurnMetric.COMMIT_TO_TRANSCRIPT,
+    ConnectMetric.TOTAL,
 )
+TURN_ROW_METRICS = (TurnMetric.FIRST_AUDIO, TurnMetric.RESPONSE_DONE, TurnMetric.VOICE_TO_VOICE)
 
 
 def _cell(text: object) -> str:
@@ -93,10 +95,7 @@ def _turn_row(where: str, turn: TurnReport) -> list[str]:
         where,
         "✅" if kind is None else f"❌ {kind}",
         wer,
-        *(
-            fmt.ms(turn.latencies_ms.get(m))
-            for m in ("first_audio_ms", "response_done_ms", "voice_to_voice_ms")
-        ),
+        *(fmt.ms(turn.latencies_ms.get(m)) for m in TURN_ROW_METRICS),
         f"{turn.usage.total_tokens:,}" if turn.usage else "-",
     ]
 

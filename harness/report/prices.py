@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.report.model import RunReport, TokenUsage
 from harness.report.usage import add_usage
 
@@ -70,7 +70,7 @@ class PriceTable(BaseModel):
 
 
 def load_prices(path: Path | None = None) -> PriceTable:
-    """``path``, else ``$RTH_PRICES``, else the table shipped with rth; bad files raise ScenarioError."""
+    """``path``, else ``$RTH_PRICES``, else the table shipped with rth; bad files raise UsageError."""
     if path is None and os.environ.get(PRICES_ENV):
         path = Path(os.environ[PRICES_ENV])
     try:
@@ -80,15 +80,13 @@ def load_prices(path: Path | None = None) -> PriceTable:
             text = path.read_text(encoding="utf-8")
         table = PriceTable.model_validate(tomllib.loads(text))
     except OSError as exc:
-        raise ScenarioError(f"{path}: cannot read the price table ({exc.strerror})") from None
+        raise UsageError(f"{path}: cannot read the price table ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: invalid TOML in the price table: {exc}") from None
+        raise UsageError(f"{path}: invalid TOML in the price table: {exc}") from None
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
-        raise ScenarioError(
-            f"{path}: price table field {where}: {first['msg']} (see docs/prices.md)"
-        ) from None
+        raise UsageError(f"{path}: price table field {where}: {first['msg']} (see docs/prices.md)") from None
     table.path = str(path) if path else None
     return table
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.errors import ScenarioError
+from harness.errors import UsageError
+from harness.protocol import Milestone
 from harness.report.model import RunReport, ScenarioReport
 from harness.report.writer import read_report
 from harness.timeline import TimelineEntry, read_jsonl
@@ -44,9 +45,9 @@ def _turn_windows(entries: list[TimelineEntry]) -> dict[int, tuple[float, float]
     for entry in entries:
         if entry.turn is None:
             continue
-        if entry.type == "turn.start":
+        if entry.type == Milestone.TURN_START:
             starts.setdefault(entry.turn, entry.t)
-        elif entry.type == "turn.end":
+        elif entry.type == Milestone.TURN_END:
             ends[entry.turn] = entry.t
     return {turn: (start, ends.get(turn, start)) for turn, start in starts.items()}
 
@@ -58,7 +59,7 @@ def resolve_run_dir(path: Path) -> Path:
         return path.parent
     if (path / "report.json").is_file():
         return path
-    raise ScenarioError(f"{path}: not a run directory (no report.json); pass reports/<run-id>")
+    raise UsageError(f"{path}: not a run directory (no report.json); pass reports/<run-id>")
 
 
 def load_run(path: Path, report: RunReport | None = None, *, timelines: bool = True) -> RunData:
@@ -69,7 +70,7 @@ def load_run(path: Path, report: RunReport | None = None, *, timelines: bool = T
         try:
             report = read_report(run_dir / "report.json")
         except ValueError as exc:
-            raise ScenarioError(
+            raise UsageError(
                 f"{run_dir / 'report.json'}: not a valid rth report: {exc}".splitlines()[0]
             ) from None
     entries = _timelines(run_dir / "timeline.jsonl") if timelines else {}

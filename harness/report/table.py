@@ -6,12 +6,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.protocol import TurnMetric
 from harness.report import fmt
 from harness.report.compare import Comparison
 from harness.report.model import RunReport, TurnReport
 from harness.report.stability import Stability
 
-SHOWN_LATENCIES = (("first_audio_ms", "1st audio"), ("response_done_ms", "done"))
+SHOWN_LATENCIES = ((TurnMetric.FIRST_AUDIO, "1st audio"), (TurnMetric.RESPONSE_DONE, "done"))
 
 
 def _ms(value: float | None) -> str:

@@ -13,30 +13,32 @@ import numpy as np
 import numpy.typing as npt
 import soundfile
 
-from harness.timeline import TimelineEntry
+from harness.protocol import ClientEventType, Milestone, ServerEventType
+from harness.timeline import EntryKind, TimelineEntry
 
 MAX_BINS = 1500
 
 # (kind, type) -> short label drawn on the plot; the first of each per turn is drawn.
+_M, _S, _R = EntryKind.MILESTONE, EntryKind.SENT, EntryKind.RECEIVED
 MARKED: dict[tuple[str, str], str] = {
-    ("milestone", "audio.input.start"): "speech in",
-    ("milestone", "audio.input.end"): "speech end",
-    ("received", "input_audio_buffer.speech_started"): "vad start",
-    ("received", "input_audio_buffer.speech_stopped"): "vad stop",
-    ("sent", "conversation.item.create"): "typed message",
-    ("sent", "input_audio_buffer.commit"): "commit",
-    ("received", "input_audio_buffer.committed"): "committed",
-    ("sent", "response.create"): "response.create",
-    ("received", "response.created"): "created",
-    ("received", "response.output_audio_transcript.delta"): "1st transcript",
-    ("received", "output_audio_buffer.started"): "playback start",
-    ("milestone", "audio.output.onset"): "audio onset",
-    ("sent", "response.cancel"): "cancel",
-    ("received", "output_audio_buffer.cleared"): "cleared",
-    ("received", "response.done"): "response.done",
-    ("received", "output_audio_buffer.stopped"): "playback stop",
-    ("received", "conversation.item.input_audio_transcription.completed"): "transcribed",
-    ("received", "error"): "error",
+    (_M, Milestone.INPUT_AUDIO_START): "speech in",
+    (_M, Milestone.INPUT_AUDIO_END): "speech end",
+    (_R, ServerEventType.INPUT_AUDIO_BUFFER_SPEECH_STARTED): "vad start",
+    (_R, ServerEventType.INPUT_AUDIO_BUFFER_SPEECH_STOPPED): "vad stop",
+    (_S, ClientEventType.CONVERSATION_ITEM_CREATE): "typed message",
+    (_S, ClientEventType.INPUT_AUDIO_BUFFER_COMMIT): "commit",
+    (_R, ServerEventType.INPUT_AUDIO_BUFFER_COMMITTED): "committed",
+    (_S, ClientEventType.RESPONSE_CREATE): "response.create",
+    (_R, ServerEventType.RESPONSE_CREATED): "created",
+    (_R, ServerEventType.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DELTA): "1st transcript",
+    (_R, ServerEventType.OUTPUT_AUDIO_BUFFER_STARTED): "playback start",
+    (_M, Milestone.OUTPUT_AUDIO_ONSET): "audio onset",
+    (_S, ClientEventType.RESPONSE_CANCEL): "cancel",
+    (_R, ServerEventType.OUTPUT_AUDIO_BUFFER_CLEARED): "cleared",
+    (_R, ServerEventType.RESPONSE_DONE): "response.done",
+    (_R, ServerEventType.OUTPUT_AUDIO_BUFFER_STOPPED): "playback stop",
+    (_R, ServerEventType.INPUT_TRANSCRIPTION_COMPLETED): "transcribed",
+    (_R, ServerEventType.ERROR): "error",
 }
 
 
@@ -95,6 +97,6 @@ def markers(entries: list[TimelineEntry], start: float, end: float) -> list[Mark
 def input_start(entries: list[TimelineEntry], turn: int, start: float) -> float:
     """Seconds from the turn's start to its first sent audio frame (0 if not recorded)."""
     for entry in entries:
-        if entry.turn == turn and entry.type == "audio.input.start":
+        if entry.turn == turn and entry.type == Milestone.INPUT_AUDIO_START:
             return entry.t - start
     return 0.0

@@ -7,9 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.client import ConnectMode
+from harness.protocol import DEFAULT_MODEL
 
 LOCAL_TARGET = "local"
-DEFAULT_MODEL = "gpt-realtime"
 # Sessions side by side when neither --concurrency nor a suite's `concurrency:` says: see README.
 DEFAULT_CONCURRENCY = 4
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.scenario import Scenario, SessionConfig
 
 MATRIX_AXES = ("model", "voice")
@@ -71,16 +71,16 @@ def parse_matrix(specs: Sequence[str]) -> dict[str, list[str]]:
         axis, sep, values = spec.partition("=")
         axis = axis.strip()
         if not sep or axis not in MATRIX_AXES:
-            raise ScenarioError(
+            raise UsageError(
                 f"--matrix {spec!r}: expected AXIS=VALUE[,VALUE...] with AXIS one of {', '.join(MATRIX_AXES)}"
             )
         items = [value.strip() for value in values.split(",") if value.strip()]
         if not items:
-            raise ScenarioError(f"--matrix {spec!r}: give at least one value after '='")
+            raise UsageError(f"--matrix {spec!r}: give at least one value after '='")
         if axis in matrix:
-            raise ScenarioError(f"--matrix {axis} is given twice; list all values in one option")
+            raise UsageError(f"--matrix {axis} is given twice; list all values in one option")
         if len(set(items)) != len(items):
-            raise ScenarioError(f"--matrix {spec!r}: a value is repeated")
+            raise UsageError(f"--matrix {spec!r}: a value is repeated")
         matrix[axis] = items
     return matrix
 
@@ -112,7 +112,7 @@ def build_plan(
     scenarios: Sequence[Scenario], repeat: int = 1, matrix: dict[str, list[str]] | None = None
 ) -> list[PlannedRun]:
     if repeat < 1:
-        raise ScenarioError(f"--repeat {repeat}: must be 1 or more")
+        raise UsageError(f"--repeat {repeat}: must be 1 or more")
     plan: list[PlannedRun] = []
     for index in range(repeat):
         for variant in variants(matrix or {}):

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from harness import __version__
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.report.model import RunReport, ScenarioReport
 from harness.report.prices import PriceTable, apply_prices, load_prices
 from harness.report.provenance import environment, scenario_file
@@ -42,7 +42,7 @@ class RunDirectory:
             self.path.mkdir(parents=True, exist_ok=True)
             self.timeline = (self.path / "timeline.jsonl").open("w", encoding="utf-8")
         except OSError as exc:
-            raise ScenarioError(
+            raise UsageError(
                 f"--out {options.out}: cannot write the run directory ({exc.strerror}); "
                 "pick a writable folder"
             ) from None

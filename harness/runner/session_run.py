@@ -28,7 +28,6 @@ from harness.timeline import Timeline
 
 logger = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT_S = 20.0
 TRANSCRIPTION_GRACE_S = 10.0
 
 # Used when a scenario does not say: push-to-talk turns with input transcription, so a scenario
@@ -74,7 +73,6 @@ async def run_session(
             timeline=timeline,
             session_config=session_config(scenario),
             mode=connect_mode(scenario, connect),
-            timeout=CONNECT_TIMEOUT_S,
         )
         await run_turns(
             session,

@@ -19,11 +19,10 @@ import soundfile
 from harness.client import RealtimeSession
 from harness.client.audio_source import load_wav
 from harness.metrics import speech_segments
-from harness.metrics.latency import INPUT_SPEECH_END, INPUT_SPEECH_START
-from harness.protocol import SAMPLE_RATE
+from harness.protocol import SAMPLE_RATE, Milestone
 from harness.runner.workers import CpuPool
 from harness.scenario import AudioClip, BargeIn, Scenario, resolve_audio
-from harness.timeline import EntryKind, Milestone, Timeline, TimelineEntry
+from harness.timeline import EntryKind, Timeline, TimelineEntry
 
 
 class ClipFiles(Protocol):
@@ -39,7 +38,7 @@ class PreparedClip:
 
 
 def prepare_clip(scenario: Scenario, clip: AudioClip, dest: Path) -> PreparedClip:
-    """Load, apply gain, trim and write the clip; raises ScenarioError if it cannot be read."""
+    """Load, apply gain, trim and write the clip; raises UsageError if it cannot be read."""
     source = resolve_audio(scenario, clip.path)
     samples = load_wav(source, gain_db=clip.gain_db)
     start = round(clip.offset_ms * SAMPLE_RATE / 1000)
@@ -113,12 +112,8 @@ def mark_speech(timeline: Timeline, clip: PreparedClip, role: str, after: float)
             return None
         speech_end = min(speech_end, end.t)
     data: dict[str, Any] = {"role": role, "path": str(clip.path), "source": str(clip.source)}
-    timeline.record(
-        EntryKind.MILESTONE, INPUT_SPEECH_START, {**data, "offset_s": clip.speech[0][0]}, t=speech_start
-    )
-    timeline.record(
-        EntryKind.MILESTONE, INPUT_SPEECH_END, {**data, "offset_s": clip.speech[-1][1]}, t=speech_end
-    )
+    timeline.mark(Milestone.INPUT_SPEECH_START, {**data, "offset_s": clip.speech[0][0]}, t=speech_start)
+    timeline.mark(Milestone.INPUT_SPEECH_END, {**data, "offset_s": clip.speech[-1][1]}, t=speech_end)
     return speech_end
 
 

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from harness.client import ConnectMode, Target
-from harness.errors import ScenarioError
+from harness.errors import ScenarioError, TargetError
 from harness.protocol import PERSONA_HEADER, encode_persona
 from harness.runner.options import LOCAL_TARGET, RunOptions
 from harness.scenario import Scenario
@@ -81,12 +81,12 @@ def remote_target(options: _Options) -> Target:
     """A URL ``--target`` with its key (``api_key`` or ``OPENAI_API_KEY``); errors say what to do."""
     parts = urlsplit(options.target)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ScenarioError(
+        raise TargetError(
             f"--target {options.target!r} is not a URL; use 'local' or a base URL like https://api.openai.com/v1"
         )
     api_key = options.api_key or os.environ.get("OPENAI_API_KEY")
     if not api_key:
-        raise ScenarioError("OPENAI_API_KEY is not set; export it, or use --target local")
+        raise TargetError("OPENAI_API_KEY is not set; export it, or use --target local")
     return Target(base_url=options.target.rstrip("/"), api_key=api_key, model=options.model)
 
 

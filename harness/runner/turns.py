@@ -15,7 +15,7 @@ from typing import Any
 from harness.client import RealtimeSession
 from harness.errors import HarnessError, ServerEventTimeout
 from harness.metrics.latency import ROLE_TURN
-from harness.protocol import ServerEventType
+from harness.protocol import Milestone, ServerEventType
 from harness.report.model import FailureKind
 from harness.runner.actions import TurnContext, run_action, user_message
 from harness.runner.modes import TurnDetectionSwitch
@@ -23,7 +23,7 @@ from harness.runner.speech import prepare_turn_clips, speak
 from harness.runner.workers import CpuPool
 from harness.scenario import Scenario, resolve_audio
 from harness.scoring.record import TurnRecord
-from harness.timeline import EntryKind, Milestone
+from harness.timeline import EntryKind
 
 # After a response: how long to wait for its audio to finish playing (output_audio_buffer.stopped),
 # then for the capture's level detector to declare the offset (its 500 ms hangover; otherwise the

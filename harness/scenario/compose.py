@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from harness.errors import ScenarioError
+from harness.errors import ScenarioError, UsageError
 from harness.scenario.loader import (
     DataPath,
     YamlDocument,
@@ -228,7 +228,7 @@ def select_tagged(scenarios: Sequence[Scenario], tags: Sequence[str]) -> list[Sc
     chosen = [scenario for scenario in scenarios if wanted & set(scenario.tags)]
     if not chosen:
         present = sorted({tag for scenario in scenarios for tag in scenario.tags})
-        raise ScenarioError(
+        raise UsageError(
             f"--tag {', '.join(sorted(wanted))}: no scenario has that tag; "
             f"tags in these files: {', '.join(present) or 'none'}"
         )

@@ -1,8 +1,7 @@
 """What a turn or a scenario must achieve. Every bound set here becomes one verdict in the report,
 with the measured value next to it; a bound whose value could not be measured fails.
 
-Metric names are the report's keys (``docs/metrics.md``); they are spelt out here because scenario
-files are validated without the metrics package, and a test keeps both lists equal.
+Metric names are the report's keys (``docs/metrics.md``), defined once in :mod:`harness.protocol`.
 """
 
 from __future__ import annotations
@@ -10,34 +9,12 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
+from harness.protocol import ConnectMetric, TurnMetric
 from harness.scenario._base import Shorthand, Strict
 from harness.scenario.events import EventPattern
 
-TurnMetricName = Literal[
-    "commit_to_committed_ms",
-    "commit_to_transcript_ms",
-    "response_created_ms",
-    "first_transcript_delta_ms",
-    "audio_started_ms",
-    "first_audio_ms",
-    "response_done_ms",
-    "audio_stopped_ms",
-    "cancel_to_silence_ms",
-    "barge_in_to_silence_ms",
-    "voice_to_voice_ms",
-]
-ConnectMetricName = Literal[
-    "connect_client_secret_ms",
-    "connect_sdp_exchange_ms",
-    "connect_ice_ms",
-    "connect_peer_ms",
-    "connect_channel_open_ms",
-    "connect_session_created_ms",
-    "connect_session_ready_ms",
-    "connect_total_ms",
-]
 ResponseStatus = Literal["completed", "cancelled", "failed", "incomplete"]
 Wer = Annotated[float, Field(ge=0)]
 Milliseconds = Annotated[float, Field(gt=0)]
@@ -91,6 +68,8 @@ class LatencyBudget(Shorthand):
 
 
 class _EventChecks(Strict):
+    model_config = ConfigDict(use_enum_values=True)  # latency keys stay plain metric-name strings
+
     events_seen: list[EventPattern] = Field(
         default_factory=list, description="Server events that must arrive (type, or {event, match})"
     )
@@ -128,7 +107,7 @@ class TurnExpectations(_EventChecks):
     output_transcript_matches: str | None = Field(
         default=None, description="Regex searched in the normalised assistant transcript"
     )
-    latency: dict[TurnMetricName, Milliseconds] = Field(
+    latency: dict[TurnMetric, Milliseconds] = Field(
         default_factory=dict, description="Upper bound per metric in ms, e.g. {first_audio_ms: 1200}"
     )
     max_first_audio_ms: Milliseconds | None = Field(default=None, description="= latency.first_audio_ms")
@@ -140,9 +119,9 @@ class TurnExpectations(_EventChecks):
         """``latency`` with the two older spellings folded in (``latency`` wins)."""
         bounds: dict[str, float] = {}
         if self.max_first_audio_ms is not None:
-            bounds["first_audio_ms"] = self.max_first_audio_ms
+            bounds[TurnMetric.FIRST_AUDIO.value] = self.max_first_audio_ms
         if self.max_response_done_ms is not None:
-            bounds["response_done_ms"] = self.max_response_done_ms
+            bounds[TurnMetric.RESPONSE_DONE.value] = self.max_response_done_ms
         bounds.update({str(name): value for name, value in self.latency.items()})
         return bounds
 
@@ -155,7 +134,7 @@ class ScenarioExpectations(_EventChecks):
         default=None, description="Corpus WER of all assistant transcripts vs their `reply`"
     )
     max_pooled_consistency_wer: Wer | None = None
-    latency: dict[TurnMetricName | ConnectMetricName, LatencyBudget] = Field(
+    latency: dict[TurnMetric | ConnectMetric, LatencyBudget] = Field(
         default_factory=dict,
         description="Per metric: bounds on max/mean/p50/p90/p95/p99 over the turns, e.g. "
         "{first_audio_ms: {p95: 1200}}; a bare number bounds the max",

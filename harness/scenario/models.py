@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from harness.protocol import ServerEventType
 from harness.scenario._base import Strict, deep_merge
 from harness.scenario.actions import (
     Action,
@@ -66,11 +67,11 @@ class Turn(Strict):
         if self.actions is not None:
             return self.actions
         if mode == "vad" and self.say is None:
-            return (wait_for("response.done"),) if self.audio is not None else ()
+            return (wait_for(ServerEventType.RESPONSE_DONE),) if self.audio is not None else ()
         if self.say is not None:
-            return (CreateResponse(), wait_for("response.done"))
+            return (CreateResponse(), wait_for(ServerEventType.RESPONSE_DONE))
         if self.audio is not None:
-            return (Commit(), CreateResponse(), wait_for("response.done"))
+            return (Commit(), CreateResponse(), wait_for(ServerEventType.RESPONSE_DONE))
         return ()
 
     def clips(self) -> list[tuple[str, AudioClip]]:

@@ -21,6 +21,7 @@ from harness.metrics import (
     score_wer,
     session_latency,
 )
+from harness.protocol import ServerEventType
 from harness.report.model import FailureKind, ScenarioReport, TurnReport, Verdict
 from harness.scoring.record import SessionRecord, TurnRecord
 from harness.scoring.transcripts import (
@@ -140,7 +141,7 @@ def score_session(record: SessionRecord, recogniser: Recogniser | None = recogni
         started_at=record.started_at,
         duration_s=record.duration_s,
         connect_ms=dict(latency.connect),
-        error_events=len(events.of_type("error")),
+        error_events=len(events.of_type(ServerEventType.ERROR)),
         turns=turns,
         pooled_input_wer=pooled(t.input_wer for t in turns),
         pooled_output_wer=pooled(t.output_wer for t in turns),

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.metrics import PooledWer, WerScore, contains_phrase, matches_regex, summarise
+from harness.protocol import ServerEventType
 from harness.report.model import ScenarioReport, TurnReport, Verdict
 from harness.scenario import EventPattern, ScenarioExpectations, TurnExpectations
 
@@ -53,7 +54,7 @@ def event_verdicts(
         count = sum(pattern.matches(e) for e in events)
         checks.append(_at_most(f"events_not_seen[{pattern.describe()}]", count, 0))
     if no_errors:  # false switches an inherited check off; expect errors with events_seen
-        errors = [e for e in events if e.get("type") == "error"]
+        errors = [e for e in events if e.get("type") == ServerEventType.ERROR]
         codes = sorted({str((e.get("error") or {}).get("code")) for e in errors})
         checks.append(
             Verdict(

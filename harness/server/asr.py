@@ -18,13 +18,15 @@ import struct
 import sys
 from pathlib import Path
 
+from harness.errors import HarnessError
+
 logger = logging.getLogger(__name__)
 
 _WORKER = Path(__file__).with_name("asr_worker.py")
 _HEADER = struct.Struct("<I")
 
 
-class RecognizerError(RuntimeError):
+class RecognizerError(HarnessError):
     """A worker failed to decode or died."""
 
 

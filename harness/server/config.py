@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from harness.errors import UsageError
+from harness.protocol import DEFAULT_MODEL
 from harness.server.persona import Persona
 
 DEFAULT_INSTRUCTIONS = (
@@ -59,7 +61,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8089
     api_key: str | None = field(default=None, repr=False)  # never in a logged repr
-    model: str = "gpt-realtime"
+    model: str = DEFAULT_MODEL
     voice: str = "cedar"
     instructions: str = DEFAULT_INSTRUCTIONS
     transcription_model: str = "gpt-4o-mini-transcribe"
@@ -80,16 +82,20 @@ class ServerConfig:
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        """Refuse impossible settings with a :class:`UsageError` naming the field (``rth serve`` flag)."""
         if not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be 0..65535, got {self.port}")
+            raise UsageError(f"port must be 0..65535, got {self.port}; pick another --port")
         if self.asr_workers < 1:
-            raise ValueError(f"asr_workers must be at least 1, got {self.asr_workers}")
+            raise UsageError(f"asr_workers must be at least 1, got {self.asr_workers}")
         if self.api_key is not None and not self.api_key.strip():
-            raise ValueError("api_key must be None (accept any key) or a non-empty string")
+            raise UsageError(
+                "api_key is empty; set --api-key (or RTH_SERVE_API_KEY) to a key, or unset it to accept "
+                "any key"
+            )
         if self.generation_speed < 1:
-            raise ValueError(
+            raise UsageError(
                 f"generation_speed must be at least 1 (x real time), got {self.generation_speed}"
             )
         for name in ("first_audio_delay_ms", "transcription_delay_ms", "jitter_ms"):
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+                raise UsageError(f"{name} must be >= 0, got {getattr(self, name)}")

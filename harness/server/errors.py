@@ -11,8 +11,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from harness.errors import HarnessError
 
-class ApiError(Exception):
+
+class ApiError(HarnessError):
     """A request the API refuses: HTTP status plus the error object's fields."""
 
     def __init__(

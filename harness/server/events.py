@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from harness.protocol import ServerEventType
 from harness.server.errors import ApiError
 from harness.server.ids import new_id
 
@@ -31,7 +32,7 @@ def event(type_: str, **fields: Any) -> dict[str, Any]:
 
 def error_event(error: ApiError, client_event_id: str | None) -> dict[str, Any]:
     """The ``error`` event; ``error.event_id`` names the client event at fault (or null)."""
-    return event("error", error={**error.error_object(), "event_id": client_event_id})
+    return event(ServerEventType.ERROR, error={**error.error_object(), "event_id": client_event_id})
 
 
 def text_tokens(text: str | None) -> int:

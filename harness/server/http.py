@@ -22,7 +22,7 @@ from harness.server import session
 from harness.server.call import INVALID_OFFER, Call, Engines
 from harness.server.errors import ApiError, invalid_value
 from harness.server.keys import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, KeyKind, KeyStore
-from harness.server.persona import Persona, parse_persona_text
+from harness.server.persona import Persona, PersonaError, parse_persona_text
 
 logger = logging.getLogger(__name__)
 
@@ -138,8 +138,8 @@ def _call_persona(request: web.Request) -> Persona | None:
         return None
     try:
         return parse_persona_text(decode_persona(value))
-    except ValueError as exc:  # PersonaError is one too
-        problem = " ".join(str(exc).split())  # YAML errors span lines; an error message is one
+    except (ValueError, PersonaError) as exc:  # bad base64 / UTF-8, or a bad persona
+        problem = " ".join(str(exc).split())  # an error message is one line
         raise invalid_value(PERSONA_HEADER, f"Invalid '{PERSONA_HEADER}' header: {problem}") from None
 
 

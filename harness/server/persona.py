@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from harness.errors import UsageError
+
 DEFAULT_FALLBACK = "You said: {transcript}."
 DEFAULT_NO_SPEECH = "Sorry, I did not hear anything."
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -36,7 +38,7 @@ _SAY_QUOTED = re.compile(r"\bsay\b[^\"“”]*?[\"“]([^\"“”]+)[\"”]", re
 _SAY_COLON = re.compile(r"^\s*say(?:\s+exactly)?\s*:\s*(.+?)\s*$", re.IGNORECASE | re.DOTALL)
 
 
-class PersonaError(ValueError):
+class PersonaError(UsageError):
     """A persona file that cannot be used (message names the file and the rule)."""
 
 
@@ -100,8 +102,11 @@ def parse_persona_text(text: str, *, source: Path | None = None) -> Persona:
     """A persona from a file's text (also what a call's ``X-Rth-Persona`` header carries)."""
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise PersonaError(f"{source or 'persona'}: not valid YAML: {exc}") from None
+    except yaml.YAMLError as exc:  # its text spans lines: keep the problem and where it is
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PersonaError(f"{source or 'persona'}: not valid YAML{at}: {problem}; fix the syntax") from None
     return parse_persona(data, source=source)
 
 

@@ -22,6 +22,7 @@ import av
 import numpy as np
 import soundfile
 
+from harness.errors import HarnessError
 from harness.protocol import SAMPLE_RATE
 
 # OpenAI voice -> flite voice. flite ships one female US voice (slt) and three male ones (rms US,
@@ -44,7 +45,7 @@ DEFAULT_FLITE_VOICE = "slt"
 _SILENCE_THRESHOLD = 300  # int16 amplitude below which flite's leading/trailing pause counts as silent
 
 
-class SynthesisError(RuntimeError):
+class SynthesisError(HarnessError):
     """flite failed or is missing."""
 
 

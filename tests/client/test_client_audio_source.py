@@ -18,7 +18,7 @@ from harness.client.audio_source import (
     load_wav,
 )
 from harness.client.levels import rms_dbfs
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.protocol import FRAME_SAMPLES, SAMPLE_RATE
 
 
@@ -65,11 +65,11 @@ def test_load_wav_stereo_is_averaged(tmp_path: Path) -> None:
 
 
 def test_load_wav_errors_name_the_file(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioError, match=r"missing\.wav"):
+    with pytest.raises(UsageError, match=r"missing\.wav"):
         load_wav(tmp_path / "missing.wav")
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not a wav")
-    with pytest.raises(ScenarioError, match=r"bad\.wav"):
+    with pytest.raises(UsageError, match=r"bad\.wav"):
         load_wav(bad)
 
 

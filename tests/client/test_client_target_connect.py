@@ -18,7 +18,7 @@ from harness.client.connect import (
     post_offer,
     scrub,
 )
-from harness.errors import AuthenticationError, ConnectError, ScenarioError
+from harness.errors import AuthenticationError, ConnectError, TargetError
 
 if TYPE_CHECKING:
     from tests.support.fake_realtime import FakeRealtime
@@ -42,7 +42,7 @@ def test_target_hides_the_key(api_key: str) -> None:
 
 @pytest.mark.parametrize("url", ["127.0.0.1:8089/v1", "ftp://host/v1", "http:///v1", ""])
 def test_target_rejects_bad_urls(url: str, api_key: str) -> None:
-    with pytest.raises(ScenarioError, match="base URL"):
+    with pytest.raises(TargetError, match="base URL"):
         Target(url, api_key)
 
 
@@ -208,6 +208,6 @@ async def test_call_headers_go_with_the_offer_only(
 def test_call_headers_refuse_credentials_and_broken_values(
     headers: dict[str, str], problem: str, api_key: str
 ) -> None:
-    with pytest.raises(ScenarioError, match=problem) as raised:
+    with pytest.raises(TargetError, match=problem) as raised:
         Target("http://127.0.0.1:1/v1", api_key, call_headers=headers)
     assert "sk-x" not in str(raised.value) and "\n" not in str(raised.value)

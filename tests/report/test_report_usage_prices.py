@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.report.model import TokenUsage
 from harness.report.prices import apply_prices, load_prices
 from harness.report.usage import add_usage, usage_of
@@ -101,12 +101,12 @@ def test_prices_from_the_environment_and_bad_tables(tmp_path: Path, monkeypatch:
     bad = tmp_path / "bad.toml"
     bad.write_text('as_of = "2030-01-01"\n[models."m"]\ntext_input = -1\n')
     monkeypatch.setenv("RTH_PRICES", str(bad))
-    with pytest.raises(ScenarioError, match=r"bad.toml: price table field models\.m"):
+    with pytest.raises(UsageError, match=r"bad.toml: price table field models\.m"):
         load_prices()
     bad.write_text("as_of = \n")
-    with pytest.raises(ScenarioError, match="invalid TOML"):
+    with pytest.raises(UsageError, match="invalid TOML"):
         load_prices(bad)
-    with pytest.raises(ScenarioError, match="cannot read"):
+    with pytest.raises(UsageError, match="cannot read"):
         load_prices(tmp_path / "missing.toml")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.runner.plan import build_plan, parse_matrix, variants, voice_of
 from harness.scenario import Scenario
 
@@ -31,7 +31,7 @@ def test_matrix_options_parse_into_axes() -> None:
         (["model=a", "model=b"], "given twice"),
         (["voice=a,a"], "repeated"),
     ):
-        with pytest.raises(ScenarioError, match=message):
+        with pytest.raises(UsageError, match=message):
             parse_matrix(bad)
 
 
@@ -66,5 +66,5 @@ def test_voice_axis_overrides_only_the_voice() -> None:
 def test_a_plain_run_keeps_the_scenario_name_as_instance() -> None:
     plan = build_plan([scenario("smoke")])
     assert [(p.instance, p.variant.label) for p in plan] == [("smoke", "")]
-    with pytest.raises(ScenarioError, match="--repeat 0"):
+    with pytest.raises(UsageError, match="--repeat 0"):
         build_plan([scenario("smoke")], repeat=0)

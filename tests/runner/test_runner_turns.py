@@ -11,7 +11,6 @@ import pytest
 import soundfile
 
 from harness.client.audio_source import load_wav
-from harness.metrics import INPUT_SPEECH_END, INPUT_SPEECH_START
 from harness.report.model import FailureKind
 from harness.runner import turns as turns_module
 from harness.runner.speech import PreparedClip, mark_speech
@@ -119,8 +118,8 @@ async def test_manual_turn_sends_the_trimmed_louder_clip_and_marks_its_speech(
     assert np.array_equal(samples, expected)  # byte for byte what a 6 dB louder, trimmed replay sends
     assert np.abs(samples).max() / 32768 == pytest.approx(0.25 * 10 ** (6 / 20), abs=2e-3)
     (start,) = milestones(session, Milestone.INPUT_AUDIO_START)
-    (speech_start,) = milestones(session, INPUT_SPEECH_START)
-    (speech_end,) = milestones(session, INPUT_SPEECH_END)
+    (speech_start,) = milestones(session, Milestone.INPUT_SPEECH_START)
+    (speech_end,) = milestones(session, Milestone.INPUT_SPEECH_END)
     # The tone spans 0.5-1.5 s of the file, so 0.3-1.3 s of what was sent after the 200 ms trim.
     assert speech_start.t == pytest.approx(start.t + 0.3)
     assert speech_end.t == pytest.approx(start.t + 1.3)
@@ -225,7 +224,7 @@ async def test_barge_in_waits_for_its_event_then_interrupts_and_speaks(
         tmp_path / "audio" / "00-story.sent.wav",
         tmp_path / "audio" / "00-story.barge_in1.sent.wav",
     ]
-    roles = [e.data["role"] for e in milestones(session, INPUT_SPEECH_START)]
+    roles = [e.data["role"] for e in milestones(session, Milestone.INPUT_SPEECH_START)]
     assert roles == ["turn", "barge_in"]
 
 
@@ -309,7 +308,7 @@ def test_speech_is_marked_from_the_clips_own_start_amid_back_dated_entries(
     timeline.mark(Milestone.INPUT_AUDIO_END, {"path": str(path)}, t=before + 2.000)
     prepared = PreparedClip(source=path, path=path, duration_s=2.0, speech=((0.2, 1.4),))
     assert mark_speech(timeline, prepared, "barge_in", before) == pytest.approx(before + 1.41)
-    (start,) = milestones(session, INPUT_SPEECH_START)
+    (start,) = milestones(session, Milestone.INPUT_SPEECH_START)
     assert start.t == pytest.approx(before + 0.21) and start.data["role"] == "barge_in"
 
 

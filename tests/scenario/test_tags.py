@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from harness.errors import ScenarioError
+from harness.errors import UsageError
 from harness.scenario import load_scenarios, select_tagged
 
 if TYPE_CHECKING:
@@ -22,7 +22,7 @@ def test_select_by_suite_tag_keeps_only_that_suite(repo_root: Path) -> None:
 
 
 def test_unknown_tag_names_the_tags_present(repo_root: Path) -> None:
-    with pytest.raises(ScenarioError, match="no scenario has that tag; tags in these files: features"):
+    with pytest.raises(UsageError, match="no scenario has that tag; tags in these files: features"):
         select_tagged(load_scenarios([repo_root / "scenarios"]), ["nope"])
 
 

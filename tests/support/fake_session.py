@@ -15,7 +15,7 @@ from typing import Any
 
 import soundfile
 
-from harness.client import SessionUpdateRejected
+from harness.client import RealtimeSession
 from harness.errors import ServerEventTimeout
 from harness.timeline import EntryKind, Milestone, Timeline
 
@@ -92,22 +92,6 @@ class FakeSession:
             self.receive(reply)
         return sent
 
-    async def update_session(self, config: dict[str, Any]) -> Event:
-        """As the real session: send session.update, then its session.updated or the error naming it."""
-        sent = await self.send({"type": "session.update", "session": {"type": "realtime", **config}})
-
-        def answers(event: Event) -> bool:
-            error = event.get("error")
-            return event["type"] == "session.updated" or (
-                isinstance(error, dict) and error.get("event_id") == sent["event_id"]
-            )
-
-        reply = await self.wait_for_any(("session.updated", "error"), after=self.clock.now - 1, match=answers)
-        if reply["type"] == "error":
-            error = reply["error"]
-            raise SessionUpdateRejected(f"{error.get('code')}: {error.get('message')}")
-        return reply
-
     def begin_output_recording(self, path: Path) -> None:
         self.capture.begin_segment(path)
 
@@ -121,6 +105,8 @@ class FakeSession:
     def receive(self, event: Event) -> None:
         self.advance(0.010)
         self.timeline.record(EntryKind.RECEIVED, event["type"], event)
+
+    update_session = RealtimeSession.update_session  # the real one: send + wait_for_any, both faked here
 
     async def wait_for(
         self, type_: str, timeout: float = 10.0, *, after: float | None = None, match: Any = None
