@@ -11,14 +11,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from pathlib import Path
+from typing import IO, Any, Protocol
 
 from harness.client import ConnectMode, RealtimeSession
 from harness.errors import HarnessError
 from harness.report.model import FailureKind, ScenarioReport
 from harness.runner.plan import PlannedRun, voice_of
 from harness.runner.progress import RunObserver
-from harness.runner.run_dir import RunDirectory
+from harness.runner.speech import ClipCache
 from harness.runner.targets import ResolvedTarget, connect_mode, model_name, scenario_target
 from harness.runner.turns import await_input_transcriptions, run_turns
 from harness.runner.workers import CpuPool
@@ -47,76 +48,130 @@ def session_config(scenario: Scenario) -> dict[str, Any]:
     return config
 
 
+class SessionStore(Protocol):
+    """Where a scored session goes: ``rth run``'s run directory, or a load worker's sample store."""
+
+    @property
+    def path(self) -> Path: ...
+
+    @property
+    def timeline(self) -> IO[str]: ...
+
+    def add(self, position: int, report: ScenarioReport) -> None: ...
+
+
+class SessionDriver:
+    """One planned session's life: connect, run the turns, hang up; then :meth:`record` is what it
+    measured, however it ended. ``rth run`` scores every record; a load worker scores a sample and
+    reads only latencies off the rest."""
+
+    def __init__(
+        self,
+        planned: PlannedRun,
+        resolved: ResolvedTarget,
+        connect: ConnectMode,
+        timeline: Timeline,
+        audio_dir: Path,
+        pool: CpuPool,
+        *,
+        record_output: bool = True,
+        clip_cache: ClipCache | None = None,
+    ) -> None:
+        self.planned = planned
+        self.model = planned.variant.get("model") or model_name(planned.scenario, resolved.target.model)
+        self.resolved, self.connect_mode = resolved, connect
+        self.timeline, self.audio_dir, self.pool = timeline, audio_dir, pool
+        self.record_output, self.clip_cache = record_output, clip_cache
+        self.turns: list[TurnRecord] = []
+        self.session: RealtimeSession | None = None
+        self.error: tuple[str, FailureKind] | None = None
+
+    async def drive(self, on_turn: Callable[[TurnRecord], None] | None = None) -> None:
+        """Run the session to its end. Failures become :attr:`error` (this session's, never the
+        run's); an interruption is recorded, then goes on."""
+        scenario = self.planned.scenario
+        try:
+            self.session = await RealtimeSession.connect(
+                scenario_target(self.resolved, scenario, self.model),
+                timeline=self.timeline,
+                session_config=session_config(scenario),
+                mode=connect_mode(scenario, self.connect_mode),
+            )
+            await run_turns(
+                self.session,
+                scenario,
+                self.turns,
+                self.audio_dir,
+                self.pool,
+                on_turn,
+                record_output=self.record_output,
+                clip_cache=self.clip_cache,
+            )
+            self.timeline.turn = None
+            await await_input_transcriptions(self.session, TRANSCRIPTION_GRACE_S)
+        except HarnessError as exc:
+            kind = FailureKind.CONNECT if self.session is None else FailureKind.PROTOCOL
+            self.error = (str(exc), kind)
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            self.error = ("interrupted", FailureKind.INTERRUPTED)
+            raise
+        except Exception as exc:  # a bug of ours: this session fails, the others go on
+            logger.exception("session %s failed", self.planned.instance)
+            self.error = (f"internal error {type(exc).__name__}: {exc}", FailureKind.INTERNAL)
+
+    async def close(self) -> None:
+        """Hang up (shielded: an interrupt must not leave the call open)."""
+        if self.session is not None:
+            await asyncio.shield(self.session.close())
+
+    def record(self, root: Path) -> SessionRecord:
+        planned, timeline, session = self.planned, self.timeline, self.session
+        return SessionRecord(
+            scenario=planned.scenario,
+            instance=planned.instance,
+            root=root,
+            entries=tuple(timeline.entries),
+            started_at=timeline.started_at.isoformat(timespec="milliseconds"),
+            duration_s=round(timeline.now(), 3),
+            turns=tuple(self.turns),
+            variant=planned.variant.as_dict(),
+            repeat=planned.repeat,
+            model=self.model,
+            voice=voice_of(planned.scenario),
+            call_id=session.call_id if session is not None else None,
+            error=self.error[0] if self.error else None,
+            failure_kind=self.error[1] if self.error else None,
+        )
+
+
 async def run_session(
     planned: PlannedRun,
     resolved: ResolvedTarget,
-    run_dir: RunDirectory,
+    store: SessionStore,
     pool: CpuPool,
     observer: RunObserver,
     connect: ConnectMode,
     position: int,
+    *,
+    clip_cache: ClipCache | None = None,
 ) -> ScenarioReport:
-    """Run one planned session; its scored report goes into ``run_dir`` at plan ``position``
+    """Run one planned session and score it; the report goes into ``store`` at plan ``position``
     whatever happens (errors; on Ctrl-C it is kept, then the interruption goes on)."""
-    scenario = planned.scenario
-    model = planned.variant.get("model") or model_name(scenario, resolved.target.model)
-    timeline = Timeline(planned.instance, stream=run_dir.timeline)
-    audio_dir = run_dir.path / "audio" / planned.instance
+    timeline = Timeline(planned.instance, stream=store.timeline)
+    audio_dir = store.path / "audio" / planned.instance
     audio_dir.mkdir(parents=True, exist_ok=True)
-    turns: list[TurnRecord] = []
-    session: RealtimeSession | None = None
-    error: tuple[str, FailureKind] | None = None
+    driver = SessionDriver(planned, resolved, connect, timeline, audio_dir, pool, clip_cache=clip_cache)
     observer.session_started(planned.instance)
     try:
-        session = await RealtimeSession.connect(
-            scenario_target(resolved, scenario, model),
-            timeline=timeline,
-            session_config=session_config(scenario),
-            mode=connect_mode(scenario, connect),
-        )
-        await run_turns(
-            session,
-            scenario,
-            turns,
-            audio_dir,
-            pool,
-            on_turn=lambda turn: observer.turn_started(planned.instance, turn.label),
-        )
-        timeline.turn = None
-        await await_input_transcriptions(session, TRANSCRIPTION_GRACE_S)
-    except HarnessError as exc:
-        error = (str(exc), FailureKind.CONNECT if session is None else FailureKind.PROTOCOL)
-    except (asyncio.CancelledError, KeyboardInterrupt):
-        error = ("interrupted", FailureKind.INTERRUPTED)
-        raise
-    except Exception as exc:  # a bug of ours: this session fails, the others go on
-        logger.exception("session %s failed", planned.instance)
-        error = (f"internal error {type(exc).__name__}: {exc}", FailureKind.INTERNAL)
+        await driver.drive(on_turn=lambda turn: observer.turn_started(planned.instance, turn.label))
     finally:
-        if session is not None:
-            await asyncio.shield(session.close())
-        record = SessionRecord(
-            scenario=scenario,
-            instance=planned.instance,
-            root=run_dir.path,
-            entries=tuple(timeline.entries),
-            started_at=timeline.started_at.isoformat(timespec="milliseconds"),
-            duration_s=round(timeline.now(), 3),
-            turns=tuple(turns),
-            variant=planned.variant.as_dict(),
-            repeat=planned.repeat,
-            model=model,
-            voice=voice_of(scenario),
-            call_id=session.call_id if session is not None else None,
-            error=error[0] if error else None,
-            failure_kind=error[1] if error else None,
-        )
+        await driver.close()
 
         def keep(report: ScenarioReport) -> None:
-            run_dir.add(position, report)
+            store.add(position, report)
             observer.session_finished(planned.instance, report)
 
-        report = await score_and_keep(pool, record, keep)
+        report = await score_and_keep(pool, driver.record(store.path), keep)
     return report
 
 

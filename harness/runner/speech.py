@@ -10,6 +10,7 @@ samples; where speech starts and ends is recorded on the timeline as ``audio.inp
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,18 +64,44 @@ class TurnClips:
     barge_ins: tuple[PreparedClip, ...]
 
 
-async def prepare_turn_clips(pool: CpuPool, scenario: Scenario, index: int, files: ClipFiles) -> TurnClips:
+class ClipCache:
+    """Clips prepared once and reused by every session of a load worker: the same WAV with the same
+    gain and trim is the same samples, so it is decoded, resampled and written only the first time
+    (bounded by the scenarios' own clips; one cache per worker process, passed in, never global)."""
+
+    def __init__(self) -> None:
+        self._clips: dict[tuple[Path, float, float, float | None], asyncio.Future[PreparedClip]] = {}
+
+    async def prepare(self, pool: CpuPool, scenario: Scenario, clip: AudioClip, dest: Path) -> PreparedClip:
+        key = (resolve_audio(scenario, clip.path), clip.gain_db, clip.offset_ms, clip.duration_ms)
+        found = self._clips.get(key)
+        if found is None:
+            found = self._clips[key] = asyncio.ensure_future(pool.call(prepare_clip, scenario, clip, dest))
+        try:
+            return await asyncio.shield(found)
+        except Exception:
+            self._clips.pop(key, None)  # a failure is not cached: the next session tries again
+            raise
+
+
+async def prepare_turn_clips(
+    pool: CpuPool, scenario: Scenario, index: int, files: ClipFiles, cache: ClipCache | None = None
+) -> TurnClips:
     """Prepare every clip of the turn in ``pool`` (decode, resample and WAV writes stay off the loop
-    that paces other sessions' audio); named as ``files`` says."""
+    that paces other sessions' audio); named as ``files`` says, or taken from ``cache``."""
+
+    async def prepare(clip: AudioClip, dest: Path) -> PreparedClip:
+        if cache is not None:
+            return await cache.prepare(pool, scenario, clip, dest)
+        return await pool.call(prepare_clip, scenario, clip, dest)
+
     turn = scenario.turns[index]
-    audio = (
-        await pool.call(prepare_clip, scenario, turn.audio, files.sent_path("sent")) if turn.audio else None
-    )
+    audio = await prepare(turn.audio, files.sent_path("sent")) if turn.audio else None
     barge_ins: list[PreparedClip] = []
     for action in turn.actions_for(scenario.turn_mode(index)):
         if isinstance(action, BargeIn):
             dest = files.sent_path(f"barge_in{len(barge_ins) + 1}.sent")
-            barge_ins.append(await pool.call(prepare_clip, scenario, action.barge_in.audio, dest))
+            barge_ins.append(await prepare(action.barge_in.audio, dest))
     return TurnClips(audio, tuple(barge_ins))
 
 

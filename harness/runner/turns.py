@@ -19,7 +19,7 @@ from harness.protocol import Milestone, ServerEventType
 from harness.report.model import FailureKind
 from harness.runner.actions import TurnContext, run_action, user_message
 from harness.runner.modes import TurnDetectionSwitch
-from harness.runner.speech import prepare_turn_clips, speak
+from harness.runner.speech import ClipCache, prepare_turn_clips, speak
 from harness.runner.workers import CpuPool
 from harness.scenario import Scenario, resolve_audio
 from harness.scoring.record import TurnRecord
@@ -108,6 +108,9 @@ async def run_turn(
     audio_dir: Path,
     switch: TurnDetectionSwitch,
     pool: CpuPool,
+    *,
+    record_output: bool = True,
+    clip_cache: ClipCache | None = None,
 ) -> None:
     """Speak the turn (audio or a typed message) and run its actions, filling ``record``.
 
@@ -119,7 +122,7 @@ async def run_turn(
     timeline.turn = record.index
     ctx = TurnContext(session, scenario, record.index, record.label, audio_dir, anchor=0.0)
     try:
-        clips = await prepare_turn_clips(pool, scenario, record.index, ctx)
+        clips = await prepare_turn_clips(pool, scenario, record.index, ctx, clip_cache)
         clip = clips.audio
         ctx.barge_in_clips = list(clips.barge_ins)
         record.audio_sent = clip.path if clip else None
@@ -130,7 +133,8 @@ async def run_turn(
         return
     timeline.mark(Milestone.TURN_START, {"name": record.label, "mode": record.mode})
     turn_start = ctx.anchor = timeline.now()
-    session.begin_output_recording(audio_dir / f"{record.index:02d}-{record.label}.received.wav")
+    if record_output:
+        session.begin_output_recording(audio_dir / f"{record.index:02d}-{record.label}.received.wav")
     try:
         if clip is not None:
             await speak(session, clip, ROLE_TURN)
@@ -145,10 +149,11 @@ async def run_turn(
         record.error, record.failure_kind = "interrupted", FailureKind.INTERRUPTED
         raise
     finally:
-        captured = session.end_output_recording()
-        record.audio_received = captured.path
-        record.received_non_silent = captured.non_silent
-        record.received_peak_dbfs = captured.peak_dbfs
+        if record_output:
+            captured = session.end_output_recording()
+            record.audio_received = captured.path
+            record.received_non_silent = captured.non_silent
+            record.received_peak_dbfs = captured.peak_dbfs
         timeline.mark(Milestone.TURN_END, {"name": record.label})
 
 
@@ -182,6 +187,9 @@ async def run_turns(
     audio_dir: Path,
     pool: CpuPool,
     on_turn: Callable[[TurnRecord], None] | None = None,
+    *,
+    record_output: bool = True,
+    clip_cache: ClipCache | None = None,
 ) -> None:
     """Run the scenario's turns in order, appending each record before it starts (``on_turn`` is
     told then); stop at the first turn that failed (later turns would measure a confused
@@ -191,6 +199,15 @@ async def run_turns(
         records.append(new_turn_record(scenario, index))
         if on_turn is not None:
             on_turn(records[-1])
-        await run_turn(session, scenario, records[-1], audio_dir, switch, pool)
+        await run_turn(
+            session,
+            scenario,
+            records[-1],
+            audio_dir,
+            switch,
+            pool,
+            record_output=record_output,
+            clip_cache=clip_cache,
+        )
         if records[-1].error is not None:
             break
