@@ -161,12 +161,15 @@ class PacingStats:
     late_frames: int = 0  # handed over more than 5 ms after their due time
     max_lateness_s: float = 0.0
     total_lateness_s: float = 0.0
+    observe: Callable[[float], None] | None = None  # each frame's lateness (s), e.g. into a histogram
 
     LATE_S = 0.005
 
     def add(self, lateness_s: float) -> None:
         self.frames += 1
         lateness_s = max(0.0, lateness_s)
+        if self.observe is not None:
+            self.observe(lateness_s)
         self.total_lateness_s += lateness_s
         self.max_lateness_s = max(self.max_lateness_s, lateness_s)
         if lateness_s > self.LATE_S:

@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from harness.client import connect as http
 from harness.client.audio_sink import AudioCapture, CapturedAudio
-from harness.client.audio_source import Clip, PacedAudioTrack, PcmFrameProducer, load_wav
+from harness.client.audio_source import Clip, PacedAudioTrack, PacingStats, PcmFrameProducer, load_wav
 from harness.client.events import Event, EventChannel, Matcher
 from harness.client.levels import install_fast_audio_level
 from harness.client.target import ConnectMode, Target
@@ -162,6 +162,11 @@ class RealtimeSession:
     def end_output_recording(self) -> CapturedAudio:
         """Close the recording begun last; its length, peak and whether any of it was sound."""
         return self.capture.end_segment()
+
+    @property
+    def pacing(self) -> PacingStats:
+        """How late input frames reach the sender against their schedule (``observe`` to stream it)."""
+        return self.track.stats
 
     @property
     def output_audio_active(self) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from harness.report.load_model import LoadReport
 from harness.report.model import FailureKind, ScenarioReport, TurnReport
 from harness.report.run_data import RunData
 from harness.report.stability import failure_kind, variant_label
@@ -96,10 +97,30 @@ def build_junit(run: RunData) -> ET.Element:
         for key, count in counts.items():
             suite.set(key, str(count))
             totals[key] += count
+    if report.load is not None:
+        _threshold_suite(root, report.load, totals)
     for key, count in totals.items():
         root.set(key, str(count))
     root.set("time", _time(total_time))
     return root
+
+
+def _threshold_suite(root: ET.Element, load: LoadReport, totals: dict[str, int]) -> None:
+    """Each `rth load` threshold is a test case (as k6's JUnit summary), named by its expression."""
+    suite = ET.SubElement(root, "testsuite", name="rth.load.thresholds", time=_time(load.duration_s))
+    failures = 0
+    for outcome in load.thresholds:
+        case = ET.SubElement(suite, "testcase", name=outcome.expression, classname="rth.load", time="0.000")
+        measured = "not measured" if outcome.measured is None else f"{outcome.measured:g}"
+        ET.SubElement(case, "system-out").text = f"measured: {measured}"
+        if not outcome.passed:
+            failures += 1
+            message = f"{outcome.expression}: measured {measured}"
+            ET.SubElement(case, "failure", type="threshold", message=message).text = message
+    for key, count in (("tests", len(load.thresholds)), ("failures", failures), ("errors", 0)):
+        suite.set(key, str(count))
+        totals[key] += count
+    suite.set("skipped", "0")
 
 
 def write_junit(run: RunData, path: Path) -> None:

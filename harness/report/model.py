@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from harness.metrics.wer import PooledWer, WerScore
+from harness.report.load_model import LoadReport
 
 REPORT_SCHEMA_VERSION = 2
 
@@ -24,6 +25,7 @@ class FailureKind(StrEnum):
     AUDIO = "audio"
     INTERRUPTED = "interrupted"
     INTERNAL = "internal"  # a bug in rth itself, kept to its own session
+    WORKER_LOST = "worker_lost"  # the load worker hosting the session died
 
 
 class Verdict(BaseModel):
@@ -182,7 +184,9 @@ class RunReport(BaseModel):
     environment: dict[str, Any] = Field(default_factory=dict)
     usage: TokenUsage | None = None
     prices: dict[str, Any] | None = Field(default=None, description="The price table used for cost_usd")
+    load: LoadReport | None = Field(default=None, description="What `rth load` measured (load runs only)")
 
     @property
     def passed(self) -> bool:
-        return not self.interrupted and all(s.passed for s in self.scenarios)
+        load_ok = self.load is None or self.load.passed
+        return not self.interrupted and load_ok and all(s.passed for s in self.scenarios)

@@ -50,6 +50,7 @@ class PlannedRun:
     variant: Variant
     repeat: int
     repeats: int
+    name: str | None = None  # set by a load worker: its own unique session name
 
     @property
     def instance(self) -> str:
@@ -57,6 +58,8 @@ class PlannedRun:
 
         A plain run keeps the scenario name (``audio/smoke/``); repeats and variants nest below.
         """
+        if self.name is not None:
+            return self.name
         parts = [self.variant.slug] if self.variant.values else []
         parts.append(self.scenario.name)
         if self.repeats > 1:

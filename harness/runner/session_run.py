@@ -86,7 +86,11 @@ class SessionDriver:
         self.session: RealtimeSession | None = None
         self.error: tuple[str, FailureKind] | None = None
 
-    async def drive(self, on_turn: Callable[[TurnRecord], None] | None = None) -> None:
+    async def drive(
+        self,
+        on_turn: Callable[[TurnRecord], None] | None = None,
+        on_connected: Callable[[RealtimeSession], None] | None = None,
+    ) -> None:
         """Run the session to its end. Failures become :attr:`error` (this session's, never the
         run's); an interruption is recorded, then goes on."""
         scenario = self.planned.scenario
@@ -97,6 +101,8 @@ class SessionDriver:
                 session_config=session_config(scenario),
                 mode=connect_mode(scenario, self.connect_mode),
             )
+            if on_connected is not None:
+                on_connected(self.session)
             await run_turns(
                 self.session,
                 scenario,

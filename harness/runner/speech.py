@@ -69,13 +69,15 @@ class ClipCache:
     gain and trim is the same samples, so it is decoded, resampled and written only the first time
     (bounded by the scenarios' own clips; one cache per worker process, passed in, never global)."""
 
-    def __init__(self) -> None:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
         self._clips: dict[tuple[Path, float, float, float | None], asyncio.Future[PreparedClip]] = {}
 
-    async def prepare(self, pool: CpuPool, scenario: Scenario, clip: AudioClip, dest: Path) -> PreparedClip:
+    async def prepare(self, pool: CpuPool, scenario: Scenario, clip: AudioClip) -> PreparedClip:
         key = (resolve_audio(scenario, clip.path), clip.gain_db, clip.offset_ms, clip.duration_ms)
         found = self._clips.get(key)
         if found is None:
+            dest = self.directory / f"clip{len(self._clips):04d}.sent.wav"
             found = self._clips[key] = asyncio.ensure_future(pool.call(prepare_clip, scenario, clip, dest))
         try:
             return await asyncio.shield(found)
@@ -92,7 +94,7 @@ async def prepare_turn_clips(
 
     async def prepare(clip: AudioClip, dest: Path) -> PreparedClip:
         if cache is not None:
-            return await cache.prepare(pool, scenario, clip, dest)
+            return await cache.prepare(pool, scenario, clip)
         return await pool.call(prepare_clip, scenario, clip, dest)
 
     turn = scenario.turns[index]
