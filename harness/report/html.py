@@ -8,6 +8,7 @@ word diff against the truth, the sent and received audio, and the waveform with 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +16,11 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from harness.report import fmt, plots
+from harness.report import fmt, load_plots, plots
 from harness.report.audio_embed import AudioEmbedder
 from harness.report.compare import KEY_METRICS, Comparison, Group, compare, groups_from_runs, ordered_metrics
 from harness.report.diff import diff_html
+from harness.report.load_model import LoadReport
 from harness.report.model import RunReport, ScenarioReport, TurnReport
 from harness.report.run_data import RunData
 from harness.report.stability import failure_kind, stability
@@ -154,6 +156,11 @@ def _pooled_wers(report: RunReport) -> list[tuple[str, float]]:
     return [(label, float(wer.wer)) for label, wer in pooled if wer is not None]
 
 
+def _load_plot(load: LoadReport | None, draw: Callable[[LoadReport], str | None]) -> Markup | None:
+    svg = draw(load) if load is not None else None
+    return Markup(svg) if svg else None
+
+
 def html_context(run: RunData, embed: AudioEmbedder) -> dict[str, Any]:
     report = run.report
     groups = groups_from_runs([report])
@@ -170,6 +177,8 @@ def html_context(run: RunData, embed: AudioEmbedder) -> dict[str, Any]:
         "comparison_plot": comparison_plot,
         "latency_plots": _latency_plots(groups),
         "wer_plot": _wer_plot(run),
+        "load_plot": _load_plot(report.load, load_plots.load_series),
+        "breakpoint_plot": _load_plot(report.load, load_plots.breakpoint_curve),
         "sessions": _sessions(run, embed),
         "audio_embedded": embed.used > 0,
     }

@@ -67,6 +67,55 @@ def _headline(report: RunReport) -> list[str]:
     return lines
 
 
+def _load(report: RunReport) -> list[str]:
+    """A load run's figures and thresholds (k6's end summary, as a step summary)."""
+    load = report.load
+    if load is None:
+        return []
+    lines = [
+        "",
+        f"### Load ({load.model}): {load.users} users, {load.duration_s:.0f} s",
+        "",
+        f"{load.sessions_started} sessions started, {load.sessions_completed} completed, "
+        f"{load.sessions_failed} failed (error rate {load.error_rate:.4f}); peak active "
+        f"{load.peak_active_sessions}; {load.turns_completed} turns",
+    ]
+    if load.last_level_held is not None or load.breakpoint:
+        lines += ["", f"Breakpoint: last level that held **{load.last_level_held or 'none'}** users."]
+    if load.thresholds:
+        lines += [
+            "",
+            *_table(
+                ["threshold", "measured", "result"],
+                [
+                    [
+                        f"`{t.expression}`",
+                        "-" if t.measured is None else f"{t.measured:g}",
+                        "✅" if t.passed else "❌",
+                    ]
+                    for t in load.thresholds
+                ],
+            ),
+        ]
+    rows = [
+        [name, f"{f.get('count') or 0:.0f}", *(fmt.ms(f.get(k)) for k in ("p50", "p95", "p99", "max"))]
+        for name, f in sorted({**load.latency_ms, "send_lag_ms": load.send_lag_ms}.items())
+        if f and f.get("count") and name in KEY_LOAD_METRICS
+    ]
+    if rows:
+        lines += ["", *_table(["metric", "n", "p50", "p95", "p99", "max"], rows, "lrrrrr")]
+    return lines
+
+
+KEY_LOAD_METRICS = (
+    "connect_total_ms",
+    "first_audio_ms",
+    "voice_to_voice_ms",
+    "response_done_ms",
+    "send_lag_ms",
+)
+
+
 def _failures(report: RunReport) -> list[str]:
     lines: list[str] = []
     for scenario in report.scenarios:
@@ -168,7 +217,7 @@ def compare_markdown(comparison: Comparison, *, all_rows: bool = True) -> list[s
 
 def summary_markdown(run: RunData) -> str:
     report = run.report
-    lines = _headline(report) + _failures(report)
+    lines = _headline(report) + _load(report) + _failures(report)
     if report.repeat > 1:
         lines += stability_markdown(stability(report))
     groups = groups_from_runs([report])
