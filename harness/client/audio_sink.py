@@ -126,6 +126,17 @@ class LevelDetector:
         )
 
 
+def mark_level_change(timeline: Timeline, change: LevelChange, data: dict[str, Any]) -> None:
+    """Record a level change under the turn of the frame that decided it: an offset is only
+    known a hangover later, often after the runner has moved to the next turn. (Timeline.record
+    takes the turn from ``timeline.turn``, so it is swapped for this one synchronous call.)"""
+    current, timeline.turn = timeline.turn, change.turn
+    try:
+        timeline.mark(change.milestone, data, t=change.t)
+    finally:
+        timeline.turn = current
+
+
 class _Segment:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -230,19 +241,11 @@ class AudioCapture:
         return mono
 
     def _mark(self, change: LevelChange) -> None:
-        """Record a level change under the turn of the frame that decided it: an offset is only
-        known a hangover later, often after the runner has moved to the next turn. (Timeline.record
-        takes the turn from ``timeline.turn``, so it is swapped for this one synchronous call.)"""
-        data = {
-            "dbfs": round(change.dbfs, 1),
-            "clock": change.clock,
-            "delivery_t": round(change.delivery_t, 6),
-        }
-        current, self.timeline.turn = self.timeline.turn, change.turn
-        try:
-            self.timeline.mark(change.milestone, data, t=change.t)
-        finally:
-            self.timeline.turn = current
+        mark_level_change(
+            self.timeline,
+            change,
+            {"dbfs": round(change.dbfs, 1), "clock": change.clock, "delivery_t": round(change.delivery_t, 6)},
+        )
 
     def _finish_level(self) -> None:
         change = self.detector.flush()

@@ -23,7 +23,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
@@ -69,17 +69,23 @@ def _resample(mono: npt.NDArray[np.float32], rate: int) -> npt.NDArray[np.float3
     return np.concatenate([chunk.to_ndarray().reshape(-1) for chunk in chunks]).astype(np.float32)
 
 
+def trim_samples(samples: Pcm, offset_ms: int = 0, duration_ms: int | None = None) -> Pcm:
+    """A scenario clip's trim: skip ``offset_ms``, keep at most ``duration_ms`` (48 kHz samples)."""
+    start = round(offset_ms * SAMPLE_RATE / 1000)
+    stop = None if duration_ms is None else start + round(duration_ms * SAMPLE_RATE / 1000)
+    return samples[start:stop]
+
+
 def frame_count(samples: int) -> int:
     """Number of 20 ms frames a clip of ``samples`` occupies (the last one padded with silence)."""
     return math.ceil(samples / FRAME_SAMPLES)
 
 
 @dataclass(eq=False)
-class Clip:
-    """One queued WAV: its samples, where playback is, and who to tell about start and end."""
+class QueuedClip:
+    """What a :class:`ClipQueue` plays: some 20 ms frames, a cursor, who to tell at start and end."""
 
-    samples: Pcm
-    label: str
+    _: KW_ONLY
     on_start: Callable[[int], None] | None = None  # called with the pts of the first frame
     on_end: Callable[[int], None] | None = None  # called with the pts of the last frame
     position: int = 0  # frames already handed over
@@ -88,20 +94,19 @@ class Clip:
 
     @property
     def frames(self) -> int:
-        return frame_count(len(self.samples))
+        raise NotImplementedError
 
 
-class QueuedClip(Protocol):
-    """What a :class:`ClipQueue` plays: a number of 20 ms frames, a cursor and callbacks."""
+@dataclass(eq=False)
+class Clip(QueuedClip):
+    """One queued WAV as PCM samples (48 kHz mono int16)."""
 
+    samples: Pcm
     label: str
-    on_start: Callable[[int], None] | None
-    on_end: Callable[[int], None] | None
-    position: int
-    done: asyncio.Future[bool]
 
     @property
-    def frames(self) -> int: ...
+    def frames(self) -> int:
+        return frame_count(len(self.samples))
 
 
 C = TypeVar("C", bound=QueuedClip)
