@@ -253,8 +253,13 @@ def worker_command(variant: str, n: int, url: str, pid: int, args: argparse.Name
     ]  # fmt: skip
 
 
-def run_worker(command: list[str]) -> dict[str, Any]:
-    done = subprocess.run(pinned(0, command), env=child_env(), capture_output=True, text=True, check=False)
+def run_worker(command: list[str], limit_s: float) -> dict[str, Any]:
+    try:
+        done = subprocess.run(
+            pinned(0, command), env=child_env(), capture_output=True, text=True, check=False, timeout=limit_s
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise SystemExit(f"worker still running after {limit_s:g} s: {' '.join(command)}") from exc
     if done.returncode != 0:
         raise SystemExit(f"worker failed ({done.returncode}):\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -347,7 +352,8 @@ def main(args: argparse.Namespace) -> None:
             for _ in range(args.rounds):
                 for n in sizes:
                     for variant in args.variants.split(","):
-                        results.append(run_worker(worker_command(variant, n, url, pid, args)))
+                        command = worker_command(variant, n, url, pid, args)
+                        results.append(run_worker(command, limit_s=args.warmup + args.seconds + 60 + n))
                         cost = results[-1]["cpu_pct_per_session"]
                         print(f"  {variant} N={n}: {cost:.2f}% of a core per session", flush=True)
             print()
