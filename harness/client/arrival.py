@@ -10,6 +10,9 @@ Latency is measured at packet arrival instead:
 * Decoded frames carry ``pts`` = RTP timestamp minus the first frame's timestamp (aiortc's
   ``TimestampMapper``, which also unwraps 32-bit wrap-around); the map unwraps the same way, so
   ``lookup(frame.pts)`` gives the arrival time of that frame's packet.
+* :func:`observe_rtp_packets` is the general form (any per-packet observer, decoding untouched);
+  :func:`take_over_receiver` sends packets to an observer *instead of* decoding them (the load
+  path, see :mod:`harness.client.packet_levels`).
 
 Clock: ``arrival_time_ms`` comes from ``aiortc.clock.current_ms()`` (read in
 ``RTCDtlsTransport._recv_next`` right before SRTP unprotect): an *integer* count of wall-clock
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from harness.protocol import FRAME_SAMPLES
@@ -88,15 +91,69 @@ class PacketArrivals:
         return None if best is None else self._map[best]
 
 
-def install_arrival_hook(receiver: Any, arrivals: PacketArrivals) -> None:
-    """Wrap ``receiver._handle_rtp_packet`` (this instance only) to feed ``arrivals``."""
+PacketObserver = Callable[[Any, int], None]  # (aiortc RtpPacket, arrival_time_ms)
+
+
+def observe_rtp_packets(receiver: Any, observer: PacketObserver) -> Callable[..., Awaitable[None]]:
+    """Call ``observer(packet, arrival_time_ms)`` for each RTP packet of this receiver, then let
+    aiortc handle it as usual (jitter buffer, decoder). Returns the installed handler."""
     original = receiver._handle_rtp_packet
-    if getattr(original, "_rth_arrivals", None) is not None:
-        return
 
     async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
-        arrivals.add(packet.timestamp, arrival_ms_to_monotonic(arrival_time_ms))
+        observer(packet, arrival_time_ms)
         await original(packet, arrival_time_ms=arrival_time_ms)
 
-    handle_rtp_packet._rth_arrivals = arrivals  # type: ignore[attr-defined]
+    receiver._handle_rtp_packet = handle_rtp_packet
+    return handle_rtp_packet
+
+
+def install_arrival_hook(receiver: Any, arrivals: PacketArrivals) -> None:
+    """Wrap ``receiver._handle_rtp_packet`` (this instance only) to feed ``arrivals``."""
+    if getattr(receiver._handle_rtp_packet, "_rth_arrivals", None) is not None:
+        return
+
+    def stamp(packet: Any, arrival_time_ms: int) -> None:
+        arrivals.add(packet.timestamp, arrival_ms_to_monotonic(arrival_time_ms))
+
+    handler = observe_rtp_packets(receiver, stamp)
+    handler._rth_arrivals = arrivals  # type: ignore[attr-defined]
+
+
+class _Registration:
+    """Which DTLS transport routes this receiver's packets to it (None before receive / after stop)."""
+
+    transport: Any = None
+
+
+def take_over_receiver(receiver: Any, observer: PacketObserver) -> None:
+    """Route this receiver's RTP packets to ``observer`` only: nothing is decoded.
+
+    Replaces, on this instance only, the three methods through which aiortc drives a receiver:
+
+    * ``receive(parameters)`` registers the receiver with its transport's RTP router (so packets
+      still arrive, header extensions such as ``ssrc-audio-level`` parsed) but starts neither the
+      decoder thread nor the RTCP task (no receiver reports are sent for this stream);
+    * ``_handle_rtp_packet`` calls ``observer`` and stops: no jitter buffer, no depayloading, no
+      decoder queue, so the remote track never receives a frame and cannot pile up;
+    * ``stop()`` unregisters it.
+
+    RTCP from the remote sender still reaches aiortc's own handler (a BYE finds no decoder to stop).
+    """
+    registration = _Registration()
+
+    async def receive(parameters: Any) -> None:
+        if registration.transport is None:
+            registration.transport = receiver.transport
+            registration.transport._register_rtp_receiver(receiver, parameters)
+
+    async def stop() -> None:
+        if registration.transport is not None:
+            registration.transport._unregister_rtp_receiver(receiver)
+            registration.transport = None
+
+    async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
+        observer(packet, arrival_time_ms)
+
+    receiver.receive = receive
+    receiver.stop = stop
     receiver._handle_rtp_packet = handle_rtp_packet

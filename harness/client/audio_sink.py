@@ -63,7 +63,10 @@ class LevelChange:
 
 
 class LevelDetector:
-    """Onset/offset state machine over per-frame dBFS, with a hangover of quiet frames."""
+    """Onset/offset state machine over per-frame dBFS, with a hangover of quiet frames.
+
+    Called for every received frame (or packet), so a loud frame only updates a few fields: the
+    :class:`LevelChange` is built when an onset or offset is actually reported."""
 
     def __init__(
         self, threshold_dbfs: float = ONSET_THRESHOLD_DBFS, hangover_frames: int = OFFSET_HANGOVER_FRAMES
@@ -72,19 +75,35 @@ class LevelDetector:
         self.hangover_frames = hangover_frames
         self.active = False
         self._quiet = 0
-        self._last_loud: LevelChange | None = None
+        # the last loud frame: t, dbfs, delivery_t, clock, turn (what its offset would say)
+        self._loud_t = 0.0
+        self._loud_dbfs = 0.0
+        self._loud_delivery_t = 0.0
+        self._loud_clock = ""
+        self._loud_turn: int | None = None
 
     def feed(
         self, dbfs: float, t: float, *, delivery_t: float, clock: str, turn: int | None = None
     ) -> LevelChange | None:
         """Feed one frame; returns the onset or offset it completes, if any."""
         if dbfs >= self.threshold_dbfs:
-            self._quiet = 0
-            self._last_loud = LevelChange(Milestone.OUTPUT_AUDIO_OFFSET, t, dbfs, delivery_t, clock, turn)
-            if not self.active:
-                self.active = True
-                return LevelChange(Milestone.OUTPUT_AUDIO_ONSET, t, dbfs, delivery_t, clock, turn)
-            return None
+            return self.loud(dbfs, t, delivery_t=delivery_t, clock=clock, turn=turn)
+        return self.quiet()
+
+    def loud(
+        self, dbfs: float, t: float, *, delivery_t: float, clock: str, turn: int | None = None
+    ) -> LevelChange | None:
+        """Feed a frame already known to be at or above the threshold; returns its onset, if any."""
+        self._quiet = 0
+        self._loud_t, self._loud_dbfs, self._loud_delivery_t = t, dbfs, delivery_t
+        self._loud_clock, self._loud_turn = clock, turn
+        if not self.active:
+            self.active = True
+            return LevelChange(Milestone.OUTPUT_AUDIO_ONSET, t, dbfs, delivery_t, clock, turn)
+        return None
+
+    def quiet(self) -> LevelChange | None:
+        """Feed a frame below the threshold; returns the offset it completes, if any."""
         if self.active:
             self._quiet += 1
             if self._quiet >= self.hangover_frames:
@@ -97,7 +116,25 @@ class LevelDetector:
             return None
         self.active = False
         self._quiet = 0
-        return self._last_loud
+        return LevelChange(
+            Milestone.OUTPUT_AUDIO_OFFSET,
+            self._loud_t,
+            self._loud_dbfs,
+            self._loud_delivery_t,
+            self._loud_clock,
+            self._loud_turn,
+        )
+
+
+def mark_level_change(timeline: Timeline, change: LevelChange, data: dict[str, Any]) -> None:
+    """Record a level change under the turn of the frame that decided it: an offset is only
+    known a hangover later, often after the runner has moved to the next turn. (Timeline.record
+    takes the turn from ``timeline.turn``, so it is swapped for this one synchronous call.)"""
+    current, timeline.turn = timeline.turn, change.turn
+    try:
+        timeline.mark(change.milestone, data, t=change.t)
+    finally:
+        timeline.turn = current
 
 
 class _Segment:
@@ -204,19 +241,11 @@ class AudioCapture:
         return mono
 
     def _mark(self, change: LevelChange) -> None:
-        """Record a level change under the turn of the frame that decided it: an offset is only
-        known a hangover later, often after the runner has moved to the next turn. (Timeline.record
-        takes the turn from ``timeline.turn``, so it is swapped for this one synchronous call.)"""
-        data = {
-            "dbfs": round(change.dbfs, 1),
-            "clock": change.clock,
-            "delivery_t": round(change.delivery_t, 6),
-        }
-        current, self.timeline.turn = self.timeline.turn, change.turn
-        try:
-            self.timeline.mark(change.milestone, data, t=change.t)
-        finally:
-            self.timeline.turn = current
+        mark_level_change(
+            self.timeline,
+            change,
+            {"dbfs": round(change.dbfs, 1), "clock": change.clock, "delivery_t": round(change.delivery_t, 6)},
+        )
 
     def _finish_level(self) -> None:
         change = self.detector.flush()

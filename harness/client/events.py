@@ -161,8 +161,11 @@ class EventChannel:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise ServerEventTimeout(f"no {_names(types)} event within {timeout:g} s")
+            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that lands in the
+            # step the inner wait finished, and this loop would then wait on.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(arrival.wait(), remaining)
+                async with asyncio.timeout(remaining):
+                    await arrival.wait()
 
     async def wait_for(
         self,

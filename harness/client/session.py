@@ -3,7 +3,8 @@
 ``RealtimeSession.connect`` follows the browser flow of the OpenAI WebRTC guide and marks each
 phase on the timeline (CONNECT_START ... SESSION_READY). Everything after connect is a thin layer
 over :class:`EventChannel` (events), :class:`PacedAudioTrack` (input) and :class:`AudioCapture`
-(output), all recording on the same :class:`Timeline`.
+(output), all recording on the same :class:`Timeline`. Load runs swap in pre-encoded input
+(``opus_clips``) and a non-decoding receiver (``decode_output=False``), see :meth:`connect`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from harness.client.audio_sink import AudioCapture, CapturedAudio
 from harness.client.audio_source import Clip, PacedAudioTrack, PacingStats, PcmFrameProducer, load_wav
 from harness.client.events import Event, EventChannel, Matcher
 from harness.client.levels import install_fast_audio_level
+from harness.client.opus_input import OpusClip, OpusClipCache, OpusPacketProducer
+from harness.client.packet_levels import PacketLevelCapture
 from harness.client.target import ConnectMode, Target
 from harness.errors import ConnectError, HarnessError, ProtocolError
 from harness.ice import loopback_only, rtc_configuration
@@ -44,7 +47,15 @@ class SessionUpdateRejected(ProtocolError):
 class RealtimeSession:
     """A connected call. Build it with :meth:`connect`; use it as an async context manager."""
 
-    def __init__(self, target: Target, timeline: Timeline, mode: ConnectMode) -> None:
+    def __init__(
+        self,
+        target: Target,
+        timeline: Timeline,
+        mode: ConnectMode,
+        *,
+        opus_clips: OpusClipCache | None = None,
+        decode_output: bool = True,
+    ) -> None:
         self.target = target
         self.timeline = timeline
         self.mode = mode
@@ -52,9 +63,13 @@ class RealtimeSession:
         self.local_sdp: str | None = None  # the offer as posted
         self.remote_sdp: str | None = None  # the answer as received
         self.events = EventChannel(timeline)
-        self.producer = PcmFrameProducer()
+        self.producer: PcmFrameProducer | OpusPacketProducer = (
+            PcmFrameProducer() if opus_clips is None else OpusPacketProducer(opus_clips)
+        )
         self.track = PacedAudioTrack(self.producer)
-        self.capture = AudioCapture(timeline)
+        self.capture: AudioCapture | PacketLevelCapture = (
+            AudioCapture(timeline) if decode_output else PacketLevelCapture(timeline)
+        )
         self.pc = RTCPeerConnection(rtc_configuration())
         self._connected = asyncio.get_running_loop().create_future()
         self._closed = False
@@ -99,12 +114,19 @@ class RealtimeSession:
 
         Clips queue in call order. If the clip is cut short (``play`` cancelled, :meth:`stop_audio`,
         or the session closing, which raises ConnectError) the INPUT_AUDIO_END milestone is still
-        recorded, with ``cancelled: true``.
+        recorded, with ``cancelled: true``. With ``opus_clips`` the clip comes from that cache
+        (encoded on its first use in the process).
         """
         if self._closed:
             raise ConnectError("cannot play audio: the session is closed")
-        samples = load_wav(Path(path), gain_db=gain_db)
-        info: dict[str, Any] = {"path": str(path), "duration_s": round(len(samples) / SAMPLE_RATE, 3)}
+        producer = self.producer
+        if isinstance(producer, OpusPacketProducer):
+            encoded = producer.cache.get(Path(path), gain_db=gain_db)
+            duration_s = encoded.duration_s
+        else:
+            samples = load_wav(Path(path), gain_db=gain_db)
+            duration_s = len(samples) / SAMPLE_RATE
+        info: dict[str, Any] = {"path": str(path), "duration_s": round(duration_s, 3)}
         if gain_db:
             info["gain_db"] = gain_db
         state = {"started": False, "ended": False}
@@ -117,12 +139,20 @@ class RealtimeSession:
             state["ended"] = True
             self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "pts": pts})
 
-        clip = Clip(samples, str(path), on_start=on_start, on_end=on_end)
-        self.producer.enqueue(clip)
+        clip: Clip | OpusClip
+        if isinstance(producer, OpusPacketProducer):
+            clip = opus_clip = OpusClip(encoded, str(path), on_start=on_start, on_end=on_end)
+            producer.enqueue(opus_clip)
+        else:
+            clip = pcm_clip = Clip(samples, str(path), on_start=on_start, on_end=on_end)
+            producer.enqueue(pcm_clip)
         try:
             await clip.done
         except BaseException:
-            self.producer.cancel(clip)
+            if isinstance(producer, OpusPacketProducer):
+                producer.cancel(opus_clip)
+            else:
+                producer.cancel(pcm_clip)
             raise
         finally:
             if state["started"] and not state["ended"]:
@@ -188,6 +218,8 @@ class RealtimeSession:
         session_config: Mapping[str, Any] | None = None,
         mode: ConnectMode = ConnectMode.UNIFIED,
         timeout: float = CONNECT_TIMEOUT_S,
+        opus_clips: OpusClipCache | None = None,
+        decode_output: bool = True,
     ) -> RealtimeSession:
         """Set up the call and configure the session; raises ConnectError / AuthenticationError /
         ServerEventTimeout (all HarnessError) and closes everything it opened on failure.
@@ -195,9 +227,21 @@ class RealtimeSession:
         ``session_config`` is the ``session`` object of the session.update sent after
         session.created (``type`` defaults to "realtime"); None sends no update, and the session
         is ready at session.created. ``timeout`` bounds the whole connect.
+
+        The load path (both default off, each usable alone): ``opus_clips`` sends pre-encoded
+        Opus from that per-process cache instead of PCM frames aiortc encodes
+        (:mod:`harness.client.opus_input`); ``decode_output=False`` detects the reply's onsets and
+        offsets at packet arrival without decoding (:mod:`harness.client.packet_levels`); such a
+        session cannot record output audio.
         """
         install_fast_audio_level()
-        session = cls(target, timeline if timeline is not None else Timeline(), mode)
+        session = cls(
+            target,
+            timeline if timeline is not None else Timeline(),
+            mode,
+            opus_clips=opus_clips,
+            decode_output=decode_output,
+        )
         try:
             async with asyncio.timeout(timeout):
                 await session._connect(session_config, timeout)

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import IO
 
 from harness.client import ConnectMode, RealtimeSession
+from harness.client.opus_input import OpusClipCache
 from harness.load.stats import SEND_LAG, WorkerMeter, WorkerSnapshot
 from harness.metrics import connect_latency, session_latency
 from harness.protocol import ServerEventType
 from harness.report.model import FailureKind, ScenarioReport
 from harness.runner.plan import PlannedRun, Variant
 from harness.runner.session_run import SessionDriver, score_and_keep
-from harness.runner.speech import ClipCache
+from harness.runner.speech import ClipCache, prepare_turn_clips
 from harness.runner.targets import ResolvedTarget
 from harness.runner.workers import CpuPool, InlinePool, ProcessPool
 from harness.scenario import Scenario
@@ -89,12 +90,14 @@ class LoadWorker:
         self._rng = random.Random(f"{config.seed}/{config.worker}")
         self._scratch = Path(tempfile.mkdtemp(prefix=f"rth-load-{config.worker}-"))
         self._clips = ClipCache(self._scratch)
+        self._opus = OpusClipCache(max_clips=64)
         self._users: list[asyncio.Task[None]] = []
         self._sessions: set[asyncio.Task[None]] = set()
         self._numbers = itertools.count()
         self._rate = 0.0
         self._stopping = asyncio.Event()
         self._scoring: ProcessPool | None = None
+        self._ready = asyncio.Event()  # set once every clip is prepared and encoded
 
     # ---- commands from the driver -----------------------------------------------------------
 
@@ -125,6 +128,8 @@ class LoadWorker:
         sessions end (a grace period), cancel the rest, and return the sampled sessions' reports."""
         arrivals = asyncio.create_task(self._arrivals(), name="rth-arrivals")
         try:
+            await self._warm_clips()
+            self._ready.set()
             await self._stopping.wait()
         finally:
             self._stopping.set()
@@ -160,7 +165,18 @@ class LoadWorker:
             task.add_done_callback(self._sessions.discard)
             await asyncio.sleep(1.0 / self._rate)
 
+    async def _warm_clips(self) -> None:
+        """Prepare and Opus-encode every clip of every scenario before the first session, so no
+        session's pacing waits on a first-use encode."""
+        for scenario in self.config.scenarios:
+            for index in range(len(scenario.turns)):
+                clips = await prepare_turn_clips(InlinePool(), scenario, index, _Unnamed(), self._clips)
+                for clip in (clips.audio, *clips.barge_ins):
+                    if clip is not None:
+                        self._opus.get(clip.path)
+
     async def _session(self, scenario: Scenario) -> None:
+        await self._ready.wait()
         number = next(self._numbers)
         sampled = self._should_sample(number)
         name = f"{self.config.worker}/{number:05d}-{scenario.name}"
@@ -178,6 +194,7 @@ class LoadWorker:
             pool,
             record_output=sampled,
             clip_cache=self._clips,
+            opus_clips=None if sampled else self._opus,  # the hot path for every counted session
         )
         meter = self.meter
         meter.counters.sessions_started += 1
@@ -255,3 +272,10 @@ class _TurnsMeasured:
                 for name, value in turn.metrics.items():
                     self.meter.record(name, value)
         self.recorded = upto
+
+
+class _Unnamed:
+    """File names for clips the cache names itself."""
+
+    def sent_path(self, suffix: str) -> Path:
+        return Path(f"unused.{suffix}.wav")

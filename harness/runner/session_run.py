@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from harness.client import ConnectMode, RealtimeSession
+from harness.client.opus_input import OpusClipCache
 from harness.errors import HarnessError
 from harness.report.model import FailureKind, ScenarioReport
 from harness.runner.plan import PlannedRun, voice_of
@@ -76,12 +77,16 @@ class SessionDriver:
         *,
         record_output: bool = True,
         clip_cache: ClipCache | None = None,
+        opus_clips: OpusClipCache | None = None,
     ) -> None:
+        """``opus_clips`` puts the session on the client's load path: pre-encoded input from that
+        per-process cache and, as it records no reply audio, onsets at packet arrival without
+        decoding (``record_output`` must then be False)."""
         self.planned = planned
         self.model = planned.variant.get("model") or model_name(planned.scenario, resolved.target.model)
         self.resolved, self.connect_mode = resolved, connect
         self.timeline, self.audio_dir, self.pool = timeline, audio_dir, pool
-        self.record_output, self.clip_cache = record_output, clip_cache
+        self.record_output, self.clip_cache, self.opus_clips = record_output, clip_cache, opus_clips
         self.turns: list[TurnRecord] = []
         self.session: RealtimeSession | None = None
         self.error: tuple[str, FailureKind] | None = None
@@ -100,6 +105,8 @@ class SessionDriver:
                 timeline=self.timeline,
                 session_config=session_config(scenario),
                 mode=connect_mode(scenario, self.connect_mode),
+                opus_clips=self.opus_clips,
+                decode_output=self.opus_clips is None or self.record_output,
             )
             if on_connected is not None:
                 on_connected(self.session)

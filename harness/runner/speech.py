@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import soundfile
 
 from harness.client import RealtimeSession
-from harness.client.audio_source import load_wav
+from harness.client.audio_source import load_wav, trim_samples
 from harness.metrics import speech_segments
 from harness.protocol import SAMPLE_RATE, Milestone
 from harness.runner.workers import CpuPool
@@ -41,10 +41,7 @@ class PreparedClip:
 def prepare_clip(scenario: Scenario, clip: AudioClip, dest: Path) -> PreparedClip:
     """Load, apply gain, trim and write the clip; raises UsageError if it cannot be read."""
     source = resolve_audio(scenario, clip.path)
-    samples = load_wav(source, gain_db=clip.gain_db)
-    start = round(clip.offset_ms * SAMPLE_RATE / 1000)
-    stop = None if clip.duration_ms is None else start + round(clip.duration_ms * SAMPLE_RATE / 1000)
-    samples = samples[start:stop]
+    samples = trim_samples(load_wav(source, gain_db=clip.gain_db), clip.offset_ms, clip.duration_ms)
     dest.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(str(dest), samples, SAMPLE_RATE, subtype="PCM_16")
     segments = speech_segments(samples, SAMPLE_RATE)

@@ -111,6 +111,19 @@ async def test_wait_for_wakes_on_later_arrival_and_any_of_several_types() -> Non
     assert (await waiter)["type"] == "error"
 
 
+async def test_a_waiter_cancelled_as_an_event_arrives_is_cancelled() -> None:
+    """Python 3.11's asyncio.wait_for returns the inner result when the cancel lands in the step
+    the inner wait finished, losing the cancellation: the waiter would then wait on (a cancelled
+    `rth load` turn loop ran forever)."""
+    events, channel, _ = make()
+    waiter = asyncio.ensure_future(events.wait_for("never", timeout=2.0))
+    await asyncio.sleep(0.01)
+    deliver(channel, {"type": "other"})  # wakes the waiter...
+    waiter.cancel()  # ...in the same loop step as the cancel
+    done, _ = await asyncio.wait({waiter}, timeout=1.0)
+    assert waiter in done and waiter.cancelled()
+
+
 async def test_two_waiters_for_one_type_get_different_events() -> None:
     events, channel, _ = make()
     first = asyncio.ensure_future(events.wait_for("a", timeout=1.0))

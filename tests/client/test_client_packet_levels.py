@@ -1,0 +1,171 @@
+"""Onsets at packet arrival without decoding: the level rule, the size fallback, the receiver takeover."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiortc.clock
+import numpy as np
+import pytest
+from aiortc import RTCRtpReceiver
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpReceiveParameters
+from aiortc.rtp import HeaderExtensions
+
+from harness.client.arrival import take_over_receiver
+from harness.client.opus_input import encode_opus
+from harness.client.packet_levels import LEVEL_OPUS_SIZE, LEVEL_RFC6464, OpusSizeGate, PacketLevelMeter
+from harness.errors import HarnessError
+from harness.timeline import EntryKind, Milestone, Timeline
+
+
+@dataclass
+class Packet:
+    """The fields of aiortc's RtpPacket the meter reads."""
+
+    payload: bytes
+    extensions: HeaderExtensions = field(default_factory=HeaderExtensions)
+    timestamp: int = 0
+
+
+def leveled(level: int, size: int = 100) -> Packet:
+    return Packet(b"\xfc" * size, HeaderExtensions(audio_level=(False, level)))
+
+
+def milestones(timeline: Timeline) -> list[tuple[str, float, dict[str, object]]]:
+    return [(e.type, round(e.t, 3), e.data) for e in timeline if e.kind == EntryKind.MILESTONE]
+
+
+def feed(meter: PacketLevelMeter, packets: list[Packet], origin_ms: int) -> None:
+    """Packets 20 ms apart, the first arriving at ``origin_ms`` (aiortc's NTP-epoch ms)."""
+    for i, packet in enumerate(packets):
+        meter.on_packet(packet, origin_ms + 20 * i)
+
+
+def now_ms() -> int:
+    return int(aiortc.clock.current_ms())
+
+
+def test_audio_level_extension_decides_at_the_threshold() -> None:
+    timeline = Timeline("t")
+    meter = PacketLevelMeter(timeline, threshold_dbfs=-50.0, hangover_frames=3)
+    # levels are -dBov: 127 silence, 50 exactly the threshold (loud), 51 just below it
+    levels = [127, 51, 50, 20, 127, 127, 30, 127, 127, 127, 127]
+    start = now_ms() - 1000
+    feed(meter, [leveled(level) for level in levels], start)
+    found = milestones(timeline)
+    assert [(kind, data) for kind, _, data in found] == [
+        (Milestone.OUTPUT_AUDIO_ONSET, {"clock": "arrival", "level": LEVEL_RFC6464, "dbfs": -50.0}),
+        (Milestone.OUTPUT_AUDIO_OFFSET, {"clock": "arrival", "level": LEVEL_RFC6464, "dbfs": -30.0}),
+    ]
+    # stamped at the arrival of packets 2 (onset) and 6 (last loud), converted to the monotonic clock
+    onset_t, offset_t = found[0][1], found[1][1]
+    assert offset_t - onset_t == pytest.approx(0.080, abs=0.002)
+    expected = timeline.at(time.monotonic() - (now_ms() - (start + 40)) / 1000)
+    assert onset_t == pytest.approx(expected, abs=0.005)
+    assert (meter.packets, meter.packets_with_level, meter.loud_packets) == (11, 11, 3)
+
+
+def test_offset_of_a_reply_still_sounding_when_the_stream_ends() -> None:
+    timeline = Timeline("t")
+    meter = PacketLevelMeter(timeline)
+    feed(meter, [leveled(127), leveled(10), leveled(12)], now_ms())
+    meter.finish()
+    assert [kind for kind, _, _ in milestones(timeline)] == [
+        Milestone.OUTPUT_AUDIO_ONSET,
+        Milestone.OUTPUT_AUDIO_OFFSET,
+    ]
+
+
+def test_level_changes_carry_the_turn_of_the_deciding_packet() -> None:
+    timeline = Timeline("t")
+    meter = PacketLevelMeter(timeline, hangover_frames=2)
+    timeline.turn = 0
+    feed(meter, [leveled(10), leveled(127)], now_ms())
+    timeline.turn = 1  # the runner moved on before the hangover ended
+    meter.on_packet(leveled(127), now_ms())
+    assert [e.turn for e in timeline if e.kind == EntryKind.MILESTONE] == [0, 0]
+    assert timeline.turn == 1
+
+
+def test_size_gate_tells_real_opus_silence_from_sound() -> None:
+    rng = np.random.default_rng(1)
+    silence = encode_opus(np.zeros(960 * 10, dtype=np.int16))
+    speechlike = encode_opus(rng.normal(0, 32768 * 10 ** (-45 / 20), 960 * 10).astype(np.int16))
+    for bitrate in (32_000, 96_000):
+        gate = OpusSizeGate()
+        quiet = [gate.loud(len(p)) for p in encode_opus(np.zeros(960 * 10, dtype=np.int16), bitrate=bitrate)]
+        loud = [
+            gate.loud(len(p))
+            for p in encode_opus(rng.normal(0, 300, 960 * 10).astype(np.int16), bitrate=bitrate)
+        ]
+        assert not any(quiet[2:]) and all(loud[2:]), (bitrate, gate.floor)
+    gate = OpusSizeGate()
+    assert [gate.loud(n) for n in (1, 2)] == [False, False] and gate.floor is None  # DTX / lost-frame markers
+    assert len(silence[-2]) < len(speechlike[-2])
+
+
+def test_without_the_extension_the_size_gate_decides() -> None:
+    timeline = Timeline("t")
+    meter = PacketLevelMeter(timeline, hangover_frames=2)
+    feed(
+        meter,
+        [Packet(b"\xfc\xff\xfe"), Packet(b"\xfc\xff\xfe"), Packet(b"\xfc" * 120), Packet(b"\xfc\xff\xfe")]
+        * 2,
+        now_ms(),
+    )
+    assert [(kind, data) for kind, _, data in milestones(timeline)] == [
+        (Milestone.OUTPUT_AUDIO_ONSET, {"clock": "arrival", "level": LEVEL_OPUS_SIZE}),
+        (Milestone.OUTPUT_AUDIO_OFFSET, {"clock": "arrival", "level": LEVEL_OPUS_SIZE}),
+        (Milestone.OUTPUT_AUDIO_ONSET, {"clock": "arrival", "level": LEVEL_OPUS_SIZE}),
+    ]
+    assert meter.packets_with_level == 0
+
+
+class FakeTransport:
+    """What RTCRtpReceiver needs of an RTCDtlsTransport: a state and the RTP router calls."""
+
+    state = "connected"
+
+    def __init__(self) -> None:
+        self.registered: list[tuple[Any, Any]] = []
+        self.unregistered: list[Any] = []
+
+    def _register_rtp_receiver(self, receiver: Any, parameters: Any) -> None:
+        self.registered.append((receiver, parameters))
+
+    def _unregister_rtp_receiver(self, receiver: Any) -> None:
+        self.unregistered.append(receiver)
+
+
+async def test_taken_over_receiver_routes_packets_to_the_observer_and_never_decodes() -> None:
+    transport = FakeTransport()
+    receiver = RTCRtpReceiver("audio", transport)  # type: ignore[arg-type]
+    seen: list[tuple[Any, int]] = []
+    take_over_receiver(receiver, lambda packet, ms: seen.append((packet, ms)))
+    opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
+    parameters = RTCRtpReceiveParameters(codecs=[opus])
+    await receiver.receive(parameters)
+    await receiver.receive(parameters)  # renegotiation: registered once
+    assert transport.registered == [(receiver, parameters)]
+    assert receiver._RTCRtpReceiver__decoder_thread is None  # type: ignore[attr-defined]
+    packet = leveled(20)
+    await receiver._handle_rtp_packet(packet, arrival_time_ms=123)
+    assert seen == [(packet, 123)]
+    await receiver.stop()
+    await receiver.stop()
+    assert transport.unregistered == [receiver]
+    await asyncio.sleep(0)
+
+
+def test_no_decode_capture_refuses_to_record(tmp_path: Any) -> None:
+    from harness.client.packet_levels import PacketLevelCapture
+
+    capture = PacketLevelCapture(Timeline("t"))
+    assert not capture.recording
+    with pytest.raises(HarnessError, match="decode_output=False"):
+        capture.begin_segment(tmp_path / "x.wav")
+    with pytest.raises(HarnessError, match="decode_output=False"):
+        capture.end_segment()
