@@ -16,6 +16,7 @@ from harness.server.call import Call, Engines
 from harness.server.config import ServerConfig
 from harness.server.http import MAX_FIELD_SIZE, Api
 from harness.server.keys import KeyStore
+from harness.server.opus_replies import EncodedVoice
 from harness.server.persona import Persona, default_persona, load_persona
 from harness.server.timing import TimingLog
 from harness.server.tts import Synthesizer
@@ -39,6 +40,7 @@ class StandInServer:
         self._runner: web.AppRunner | None = None
         self._asr: Recognizer | None = None
         self._warm_up: asyncio.Task[None] | None = None
+        self._encoded: EncodedVoice | None = None
         self._port: int | None = None
         self._persona = self._load(config.persona)
         self.timing_log = TimingLog()
@@ -66,13 +68,20 @@ class StandInServer:
         return self._persona
 
     async def start(self) -> None:
+        # The openai types that validate client events take ~0.5-1.5 s to import: on the loop at
+        # the first session.update, that would stall the audio of every live call. Pay it here.
+        import openai.types.realtime  # noqa: F401
+
         self._asr = Recognizer(self.config.asr_workers)
         self._warm_up = asyncio.create_task(self._asr.warm_up(), name="rth-asr-warm-up")
         self._warm_up.add_done_callback(_log_warm_up)
+        synthesizer = Synthesizer(self.config.flite_path, self.config.tts_cache_size)
+        if self.config.load:
+            self._encoded = EncodedVoice(synthesizer, self.config.tts_cache_size)
         engines = Engines(
             config=self.config,
             asr=self._asr,
-            tts=Synthesizer(self.config.flite_path, self.config.tts_cache_size),
+            tts=self._encoded or synthesizer,
             default_persona=self._persona,
             timing_log=self.timing_log,
         )
@@ -109,6 +118,8 @@ class StandInServer:
         if self._asr is not None:
             await self._asr.close()
             self._asr = None
+        if self._encoded is not None:
+            await self._encoded.close()
 
     async def __aenter__(self) -> StandInServer:
         await self.start()

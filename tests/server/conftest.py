@@ -101,11 +101,12 @@ async def realtime_server() -> AsyncIterator[StandInServer]:
 
 
 @asynccontextmanager
-async def connected(server: StandInServer) -> AsyncIterator[RawPeer]:
-    """A new call to ``server``, closed afterwards; session.created already received."""
+async def connected(server: StandInServer, headers: dict[str, str] | None = None) -> AsyncIterator[RawPeer]:
+    """A new call to ``server`` (with extra call ``headers``), closed afterwards; session.created
+    already received."""
     raw = RawPeer()
     try:
-        await raw.connect(server.base_url, API_KEY)
+        await raw.connect(server.base_url, API_KEY, headers=headers)
         await raw.expect("session.created")
         yield raw
     finally:

@@ -4,19 +4,23 @@ ids that link up, every event valid for the openai package's server-event union.
 Covers manual turns under generate-ahead pacing (the documented order under ``realtime`` pacing
 is checked in test_server_conversation, with what the client hears), server_vad and
 semantic_vad turns, barge-in while generating and after generation, cancel during generation
-and during playback, text output and typed user items. The module's tests share one server.
+and during playback, text output and typed user items. Every test runs against the normal
+stand-in and the load-mode one (``--load``: packets instead of frames, same events and timing);
+the module's tests share one server of each.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
 import pytest
+import pytest_asyncio
 
 from harness.protocol import SAMPLE_RATE
-from harness.server import StandInServer
-from tests.server.conftest import STORY, connected
+from harness.server import ResponsePacing, StandInServer
+from tests.server.conftest import STORY, connected, standin
 from tests.server.server_conformance import assert_links, assert_response_order, expected_chain
 from tests.server.server_raw_peer import SILENT_PEAK, RawPeer, wait_until
 
@@ -24,6 +28,13 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SILENCE = np.zeros(SAMPLE_RATE, dtype=np.int16)
 MANUAL: dict[str, Any] = {"turn_detection": None, "transcription": {"model": "gpt-4o-mini-transcribe"}}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["normal", "load"])
+async def ahead_server(request: pytest.FixtureRequest) -> AsyncIterator[StandInServer]:
+    """The default stand-in (generate-ahead pacing, test persona), in normal and in load mode."""
+    async with standin(ResponsePacing.GENERATE_AHEAD, load=request.param == "load") as running:
+        yield running
 
 
 async def configure(peer: RawPeer, **session: Any) -> dict[str, Any]:
