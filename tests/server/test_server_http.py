@@ -12,6 +12,8 @@ from openai import AsyncOpenAI, AuthenticationError, NotFoundError
 from openai.types.realtime import ClientSecretCreateResponse
 
 from harness.server import StandInServer
+from harness.server.errors import ApiError
+from harness.server.keys import KeyKind, KeyStore, new_key_secret
 from tests.server.conftest import API_KEY, FakeClock
 from tests.server.server_raw_peer import RawPeer, candidate_addresses, wait_until
 
@@ -217,3 +219,29 @@ async def test_unknown_route_has_the_error_shape(server: StandInServer) -> None:
     status, text, _ = await post(server.base_url + "/realtime/nothing", key=API_KEY)
     assert status == 404
     assert_api_error(json.loads(text), None)
+
+
+def test_ephemeral_keys_are_signed_tokens_any_holder_of_the_secret_accepts() -> None:
+    """What lets every process of a ``--workers`` server accept the keys any of them minted."""
+    clock = FakeClock()
+    secret = new_key_secret()
+    minter, other_worker = KeyStore(None, clock, secret), KeyStore(None, clock, secret)
+    key = minter.mint({"type": "realtime", "instructions": "Be brief."}, ttl_seconds=60)
+    assert key.value.startswith("ek_") and key.value != minter.mint({"type": "realtime"}, 60).value
+    principal = other_worker.authenticate(f"Bearer {key.value}")
+    assert principal.kind is KeyKind.EPHEMERAL and principal.session == key.session
+    body, _, signature = key.value.rpartition(".")
+    forged = [
+        key.value + "x",
+        f"{body[:-2]}{'A' if body[-2] != 'A' else 'B'}{body[-1]}.{signature}",
+        "ek_" + "é" * 8 + "." + signature,
+        "ek_nodot",
+    ]
+    for bad in [*forged, key.value]:
+        store = KeyStore(None, clock, new_key_secret()) if bad == key.value else other_worker
+        with pytest.raises(ApiError) as raised:
+            store.authenticate(f"Bearer {bad}")
+        assert raised.value.status == 401 and "Incorrect API key" in str(raised.value.message)
+    clock.advance(61)
+    with pytest.raises(ApiError, match="expired"):
+        other_worker.authenticate(f"Bearer {key.value}")
