@@ -99,3 +99,12 @@ async def consume_track(track: MediaStreamTrack, buffer: InputAudioBuffer) -> No
         for out in resampler.resample(frame):
             buffer.append(out.to_ndarray().tobytes())
     logger.debug("incoming audio track ended after %d frames", frames)
+
+
+async def drain(track: MediaStreamTrack) -> None:
+    """Read a track to its end, keeping nothing (an unread aiortc track piles up frames)."""
+    while True:
+        try:
+            await track.recv()
+        except MediaStreamError:
+            return

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from harness.ice import rtc_configuration
 from harness.server.asr import Recognizer
-from harness.server.audio_in import InputAudioBuffer, consume_track
+from harness.server.audio_in import InputAudioBuffer, consume_track, drain
 from harness.server.audio_out import OutgoingAudioTrack, PacketAudioTrack, ReplyTrack
 from harness.server.config import ServerConfig
 from harness.server.conversation import Conversation
@@ -118,7 +118,7 @@ class Call:
             raise ApiError(INVALID_OFFER, code="invalid_offer") from None
         if transceiver is None or transceiver.currentDirection not in ("sendrecv", "sendonly"):
             # Nobody pulls the track: drive its clock ourselves so responses still play out.
-            self._spawn(self._drain(self.track), "rth-drain")
+            self._spawn(drain(self.track), "rth-drain")
         return str(self.pc.localDescription.sdp)
 
     def close_soon(self) -> None:
@@ -167,18 +167,10 @@ class Call:
                     self.decode_gate = install_decode_gate(receiver, self.input_audio)
             self._spawn(consume_track(track, self.input_audio), "rth-audio-in")
         else:
-            self._spawn(self._drain(track), "rth-drain")
+            self._spawn(drain(track), "rth-drain")
 
     def _on_connection_state(self) -> None:
         state = self.pc.connectionState
         logger.debug("call %s: connection %s", self.id, state)
         if state in ("failed", "closed"):
             self.close_soon()
-
-    @staticmethod
-    async def _drain(track: MediaStreamTrack) -> None:
-        while True:
-            try:
-                await track.recv()
-            except MediaStreamError:
-                return

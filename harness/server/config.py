@@ -103,3 +103,8 @@ class ServerConfig:
         for name in ("first_audio_delay_ms", "transcription_delay_ms", "jitter_ms"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+def api_base_url(host: str, port: int) -> str:
+    """``http://HOST:PORT/v1`` (IPv6 hosts bracketed): what clients take as their API base URL."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
