@@ -1,14 +1,18 @@
-"""Load mode: the caller's audio is decoded only while something needs its sound.
+"""Load mode: the caller's audio is decoded only while something needs its sound, and then inline.
 
-aiortc's ``RTCRtpReceiver`` hands every complete encoded frame to its decoder thread through a
-``queue.Queue`` (the private ``__decoder_queue``) and every decoded frame comes back to the event
-loop through ``run_coroutine_threadsafe``: an Opus decode and two thread hops per call every 20 ms.
-Push-to-talk turns without transcription need none of it, only how much audio arrived. A
-:class:`DecodeGate` takes that queue's place: while :attr:`InputAudioBuffer.decode` is off it
-adds each frame's duration to the buffer instead (on the event loop, where aiortc puts); frames
-pass through to the decoder while it is on, and so does the end-of-stream marker, always.
+aiortc's ``RTCRtpReceiver`` hands every complete encoded frame to a decoder thread per call
+through a ``queue.Queue`` (the private ``__decoder_queue``), and every decoded frame comes back
+through ``run_coroutine_threadsafe``: two thread hops per call every 20 ms, and with tens of
+decoder threads the GIL hand-offs (``Condition.notify``) cost more than the decoding. A
+:class:`DecodeGate` takes that queue's place, on the event loop where aiortc puts:
 
-The hook is one instance attribute of one receiver (nothing global). Should aiortc rename it,
+- while :attr:`InputAudioBuffer.decode` is off (push-to-talk without recognition), it adds each
+  frame's duration to the buffer and drops it: the clock and the turn's length stay right;
+- while it is on (VAD or recognition), it decodes Opus itself, to the 16 kHz mono the buffer
+  keeps (what ``consume_track`` makes of aiortc's frames), with no thread in between.
+
+The end-of-stream marker, and any codec but Opus, still go to aiortc's decoder. The hook is one
+instance attribute of one receiver (nothing global). Should aiortc rename it,
 :func:`install_decode_gate` says so and leaves the receiver decoding (normal mode's behaviour).
 """
 
@@ -16,13 +20,18 @@ from __future__ import annotations
 
 import logging
 import queue
+from fractions import Fraction
 from typing import Any
 
-from harness.server.audio_in import InputAudioBuffer
+import av
+
+from harness.protocol import FRAME_SAMPLES, SAMPLE_RATE
+from harness.server.audio_in import ASR_RATE, InputAudioBuffer
 
 logger = logging.getLogger(__name__)
 
 _QUEUE_ATTRIBUTE = "_RTCRtpReceiver__decoder_queue"
+_TIME_BASE = Fraction(1, SAMPLE_RATE)
 # Opus frame durations (ms) by TOC configuration (RFC 6716 section 3.1): SILK 0-11, hybrid 12-15, CELT 16-31.
 _SILK_MS = (10.0, 20.0, 40.0, 60.0)
 _HYBRID_MS = (10.0, 20.0)
@@ -56,21 +65,58 @@ def frame_duration_ms(codec: Any, data: bytes) -> float:
     return len(data) * 1000 / int(codec.clockRate)
 
 
+class InlineOpusDecoder:
+    """Opus packets -> 16 kHz mono s16, one call's stream (the decoder keeps state between packets)."""
+
+    def __init__(self) -> None:
+        self._codec = av.CodecContext.create("libopus", "r")
+        self._codec.format = "s16"
+        self._codec.layout = "mono"
+        self._codec.sample_rate = SAMPLE_RATE
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=ASR_RATE)
+        self._pts = 0
+
+    def decode(self, data: bytes) -> bytes:
+        packet = av.Packet(data)
+        packet.pts, packet.time_base = self._pts, _TIME_BASE
+        self._pts += FRAME_SAMPLES
+        try:
+            frames = self._codec.decode(packet)
+        except av.FFmpegError as exc:  # as aiortc's decoder thread: log, keep the decoder state
+            logger.debug("incoming Opus frame not decodable: %s", exc)
+            return b""
+        return b"".join(
+            out.to_ndarray().tobytes() for frame in frames for out in self._resampler.resample(frame)
+        )
+
+
 class DecodeGate:
-    """Stands in for a receiver's decoder queue: forward to the decoder, or count and drop."""
+    """Stands in for a receiver's decoder queue: count and drop, or decode inline."""
 
     def __init__(self, inner: queue.Queue[Any], buffer: InputAudioBuffer) -> None:
         self._inner = inner
         self._buffer = buffer
+        self._opus: InlineOpusDecoder | None = None
         self.skipped_frames = 0
+        self.decoded_frames = 0
 
     def put(self, item: Any, block: bool = True, timeout: float | None = None) -> None:
-        if item is None or self._buffer.decode:
+        if item is None:
             self._inner.put(item, block, timeout)
             return
         codec, encoded_frame = item
-        self.skipped_frames += 1
-        self._buffer.skip(frame_duration_ms(codec, encoded_frame.data))
+        if not self._buffer.decode:
+            self.skipped_frames += 1
+            self._buffer.skip(frame_duration_ms(codec, encoded_frame.data))
+        elif str(codec.name).lower() == "opus":
+            if self._opus is None:
+                self._opus = InlineOpusDecoder()
+            self.decoded_frames += 1
+            pcm = self._opus.decode(encoded_frame.data)
+            if pcm:
+                self._buffer.append(pcm)
+        else:
+            self._inner.put(item, block, timeout)
 
     def get(self, block: bool = True, timeout: float | None = None) -> Any:
         """The decoder thread reads here if it started after the gate was installed."""

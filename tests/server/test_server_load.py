@@ -9,9 +9,11 @@ Pieces without the network: the packet track, Opus encoding once, the undecoded 
 from __future__ import annotations
 
 import asyncio
+import queue
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from fractions import Fraction
+from types import SimpleNamespace
 from typing import Any
 
 import av
@@ -24,7 +26,7 @@ from harness.protocol.standin import PERSONA_HEADER, encode_persona
 from harness.server import ResponsePacing, ServerConfig, StandInServer, parse_persona
 from harness.server.audio_in import BYTES_PER_MS, InputAudioBuffer
 from harness.server.audio_out import PacketAudioTrack
-from harness.server.decode_gate import opus_duration_ms
+from harness.server.decode_gate import DecodeGate, opus_duration_ms
 from harness.server.opus_replies import EncodedSpeech, encode_opus, silence_packet
 from harness.server.tts import Speech
 from tests.server.conftest import API_KEY, SENTENCE, connected
@@ -210,6 +212,23 @@ async def test_packet_track_paces_packets_on_the_sample_clock() -> None:
     assert [bytes(p) for p in sent] == [b"\x01", b"\x02", silence_packet(), silence_packet()]
     assert segment.finished.done() and not segment.cut and segment.played_ms == 40
     track.stop()
+
+
+def test_the_decode_gate_counts_or_decodes_inline(sentence_audio: np.ndarray) -> None:
+    buffer, decoder_queue = InputAudioBuffer(max_seconds=60), queue.Queue[Any]()
+    gate, opus = DecodeGate(decoder_queue, buffer), SimpleNamespace(name="opus", clockRate=48000)
+    packets = encode_opus(sentence_audio)
+    half = len(packets) // 2
+    for index, packet in enumerate(packets):
+        buffer.decode = index >= half  # as when a session turns transcription on mid-call
+        gate.put((opus, SimpleNamespace(data=packet)))
+    gate.put(None)  # end of stream: still aiortc's decoder thread's business
+    assert decoder_queue.get_nowait() is None and decoder_queue.empty()
+    assert (gate.skipped_frames, gate.decoded_frames) == (half, len(packets) - half)
+    assert abs(buffer.received_ms - len(packets) * 20) <= 20  # less what the resampler holds back
+    pcm, _ = buffer.take()
+    assert len(pcm) > (len(packets) - half - 2) * 20 * BYTES_PER_MS
+    assert np.abs(np.frombuffer(pcm, dtype=np.int16)).max() > 1000
 
 
 def test_undecoded_audio_keeps_the_clock_and_the_turn_length() -> None:
