@@ -240,6 +240,7 @@ def serve(
     from harness.server import PersonaError, ResponsePacing, ServerConfig, TurnDetectionDefault, load_persona
     from harness.server import serve as serve_forever
     from harness.server.session import VOICES
+    from harness.server.workers import WorkerError
 
     if voice not in VOICES:
         _fail(f"unknown --voice {voice!r}; use one of {', '.join(VOICES)}")
@@ -268,6 +269,8 @@ def serve(
         serve_forever(config)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror}; pick another --port or --host")
+    except WorkerError as exc:
+        _fail(str(exc), EXIT_FAILED)
     except KeyboardInterrupt:
         raise typer.Exit(EXIT_OK) from None
 
