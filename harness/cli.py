@@ -335,6 +335,17 @@ def serve(
         float, typer.Option(min=0.0, help="Add a random 0..N ms to each injected delay (seeded).")
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the injected jitter (same seed, same delays).")] = 0,
+    load: Annotated[
+        bool,
+        typer.Option(
+            "--load",
+            help="Load mode: replies Opus-encoded once and sent as packets; no decoding or recognition "
+            "nobody needs (same events and timing; see docs/standin.md).",
+        ),
+    ] = False,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes sharing the port (SO_REUSEPORT), one loop each.")
+    ] = 1,
 ) -> None:
     """Run the stand-in Realtime server (HTTP + WebRTC + data channel, offline ASR and TTS)."""
     from harness.server import ResponsePacing, ServerConfig, TurnDetectionDefault, load_persona
@@ -359,6 +370,8 @@ def serve(
             transcription_delay_ms=transcription_delay_ms,
             jitter_ms=jitter_ms,
             seed=seed,
+            load=load,
+            workers=workers,
         )
         try:
             serve_forever(config)

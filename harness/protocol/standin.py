@@ -1,4 +1,4 @@
-"""Wire extensions only our stand-in reads: the per-call persona header.
+"""Wire extensions only our stand-in speaks: the per-call persona header, the worker header.
 
 A scenario's persona (reply rules, see ``harness/server/persona.py``) travels with the call, so
 calls running at the same time on one stand-in each get their own::
@@ -12,6 +12,10 @@ is neither; '=' padding is optional on the way in. The text is at most :data:`MA
 header is sent only to our stand-in (the runner decides, see ``harness/runner/targets.py``); a
 call without it gets the server's default persona (``rth serve --persona``).
 
+A stand-in started with ``--workers N`` names the process that answered each HTTP request in a
+response header, ``X-Rth-Worker: <pid>`` (:data:`WORKER_HEADER`), so a load test can see how its
+calls spread. The live API never sends it.
+
 Client and server share this module (they share only ``harness.protocol``), so both sides agree
 on the name and the encoding.
 """
@@ -22,6 +26,7 @@ import base64
 import re
 
 PERSONA_HEADER = "X-Rth-Persona"
+WORKER_HEADER = "X-Rth-Worker"
 MAX_PERSONA_BYTES = 48 * 1024
 MAX_HEADER_CHARS = 64 * 1024  # base64 of MAX_PERSONA_BYTES: 4 characters per 3 bytes
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")

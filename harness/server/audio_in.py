@@ -25,17 +25,24 @@ class InputAudioBuffer:
     Bounded to ``max_seconds`` (oldest audio dropped) so a client that never commits cannot grow
     it without limit. ``received_ms`` is the audio clock of the whole call (VAD's
     ``audio_start_ms``/``audio_end_ms``); listeners get each chunk with the clock at its start.
+
+    ``decode`` False (load mode, when no VAD or recognition needs the sound): frames are not
+    decoded; :meth:`skip` counts them, so the clock, the buffer's duration and the committed
+    turn's length stay right (the "unheard" audio is held as a length, before any decoded PCM).
     """
 
     def __init__(self, max_seconds: float) -> None:
         self._pcm = bytearray()
-        self._max_bytes = int(max_seconds * 1000) * BYTES_PER_MS
+        self._max_ms = max_seconds * 1000
+        self._max_bytes = int(self._max_ms) * BYTES_PER_MS
+        self._unheard_ms = 0.0
         self.received_ms = 0.0
+        self.decode = True
         self.listeners: list[Callable[[bytes, float], None]] = []
 
     @property
     def duration_ms(self) -> float:
-        return len(self._pcm) / BYTES_PER_MS
+        return self._unheard_ms + len(self._pcm) / BYTES_PER_MS
 
     @property
     def start_ms(self) -> float:
@@ -48,21 +55,33 @@ class InputAudioBuffer:
         self.received_ms += len(pcm) / BYTES_PER_MS
         if len(self._pcm) > self._max_bytes:
             del self._pcm[: len(self._pcm) - self._max_bytes]
+            self._unheard_ms = 0.0
+        elif self.duration_ms > self._max_ms:
+            self._unheard_ms = max(0.0, self._max_ms - len(self._pcm) / BYTES_PER_MS)
         for listener in self.listeners:
             listener(pcm, at)
 
-    def take(self, from_ms: float | None = None) -> bytes:
+    def skip(self, ms: float) -> None:
+        """``ms`` of audio arrived and was not decoded (nobody needs its sound)."""
+        self.received_ms += ms
+        self._unheard_ms = min(self._unheard_ms + ms, self._max_ms - len(self._pcm) / BYTES_PER_MS)
+
+    def take(self, from_ms: float | None = None) -> tuple[bytes, float]:
         """The buffered audio (from ``from_ms`` on the audio clock, if later than the buffer's
-        start): the committed turn. The buffer starts over."""
-        skip = 0
+        start) and its length in ms: the committed turn. The buffer starts over."""
         if from_ms is not None and from_ms > self.start_ms:
-            skip = min(len(self._pcm), int((from_ms - self.start_ms) * BYTES_PER_MS) // 2 * 2)
-        pcm = bytes(self._pcm[skip:])
-        self._pcm.clear()
-        return pcm
+            drop_ms = from_ms - self.start_ms
+            unheard = min(self._unheard_ms, drop_ms)
+            self._unheard_ms -= unheard
+            skip = min(len(self._pcm), int((drop_ms - unheard) * BYTES_PER_MS) // 2 * 2)
+            del self._pcm[:skip]
+        taken = (bytes(self._pcm), self.duration_ms)
+        self.clear()
+        return taken
 
     def clear(self) -> None:
         self._pcm.clear()
+        self._unheard_ms = 0.0
 
 
 async def consume_track(track: MediaStreamTrack, buffer: InputAudioBuffer) -> None:
@@ -80,3 +99,12 @@ async def consume_track(track: MediaStreamTrack, buffer: InputAudioBuffer) -> No
         for out in resampler.resample(frame):
             buffer.append(out.to_ndarray().tobytes())
     logger.debug("incoming audio track ended after %d frames", frames)
+
+
+async def drain(track: MediaStreamTrack) -> None:
+    """Read a track to its end, keeping nothing (an unread aiortc track piles up frames)."""
+    while True:
+        try:
+            await track.recv()
+        except MediaStreamError:
+            return

@@ -5,22 +5,32 @@ aiortc's sender pulls frames as fast as ``recv()`` returns, so the track paces i
 silences the output within one frame. Each queued utterance is a :class:`PlaybackSegment` whose
 futures resolve as its samples actually go out: the conversation engine hangs
 ``output_audio_buffer.started``, transcript deltas and ``.stopped`` on them.
+
+Two tracks share that clock and queue (:class:`ReplyTrack`): :class:`OutgoingAudioTrack` hands
+aiortc PCM frames to encode (normal mode); :class:`PacketAudioTrack` hands it the Opus packets of
+an already encoded reply (load mode, :mod:`harness.server.opus_replies`), which aiortc sends
+as they are, without its encoder.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from abc import abstractmethod
 from collections import deque
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from harness.protocol import FRAME_SAMPLES, SAMPLE_RATE
+from harness.server.opus_replies import EncodedSpeech, silence_packet
+from harness.server.tts import Speech
 
 _TIME_BASE = Fraction(1, SAMPLE_RATE)
+Utterance = Speech | EncodedSpeech
 
 
 def _resolve(future: asyncio.Future[None]) -> None:
@@ -29,11 +39,12 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 class PlaybackSegment:
-    """One utterance (int16 mono 48 kHz) on the track, with futures tied to its playback."""
+    """One utterance on the track (``length`` samples at 48 kHz), with futures tied to its playback."""
 
-    def __init__(self, samples: np.ndarray, tag: str) -> None:
+    def __init__(self, utterance: Utterance, tag: str) -> None:
         loop = asyncio.get_running_loop()
-        self.samples = samples
+        self.utterance = utterance
+        self.length = len(utterance.samples) if isinstance(utterance, Speech) else utterance.length
         self.tag = tag
         self.position = 0
         self.cut = False
@@ -47,7 +58,7 @@ class PlaybackSegment:
 
     @property
     def duration_s(self) -> float:
-        return len(self.samples) / SAMPLE_RATE
+        return self.length / SAMPLE_RATE
 
     def reached(self, offset: int) -> asyncio.Future[None]:
         """Resolves once the frame holding sample ``offset`` went out (or the segment ended)."""
@@ -58,9 +69,10 @@ class PlaybackSegment:
             self._marks.append((offset, future))
         return future
 
-    def _take(self, count: int) -> np.ndarray:
-        chunk = self.samples[self.position : self.position + count]
-        self.position += len(chunk)
+    def _take(self, count: int) -> int:
+        """Advance by up to ``count`` samples; returns where the taken span starts."""
+        start = self.position
+        self.position = min(self.length, start + count)
         _resolve(self.started)
         pending = []
         for offset, future in self._marks:
@@ -69,11 +81,11 @@ class PlaybackSegment:
             else:
                 pending.append((offset, future))
         self._marks = pending
-        return chunk
+        return start
 
     @property
     def exhausted(self) -> bool:
-        return self.position >= len(self.samples)
+        return self.position >= self.length
 
     def _end(self, *, cut: bool) -> None:
         self.cut = self.cut or cut
@@ -83,8 +95,8 @@ class PlaybackSegment:
         _resolve(self.finished)
 
 
-class OutgoingAudioTrack(MediaStreamTrack):
-    """Audio the stand-in speaks: s16 mono 48 kHz frames of 960 samples, pts never reset."""
+class ReplyTrack(MediaStreamTrack):
+    """What the stand-in speaks: a queue of segments on a 20 ms clock whose pts is never reset."""
 
     kind = "audio"
 
@@ -94,15 +106,19 @@ class OutgoingAudioTrack(MediaStreamTrack):
         self._start: float | None = None
         self._pts = 0
 
-    def play(self, samples: np.ndarray, tag: str) -> PlaybackSegment:
-        """Queue int16 mono 48 kHz samples after what is already queued."""
-        segment = PlaybackSegment(np.ascontiguousarray(samples, dtype=np.int16), tag)
-        if self.readyState != "live" or len(segment.samples) == 0:
+    def play(self, utterance: Utterance, tag: str) -> PlaybackSegment:
+        """Queue an utterance after what is already queued."""
+        segment = PlaybackSegment(self._checked(utterance), tag)
+        if self.readyState != "live" or segment.length == 0:
             segment._take(0)
             segment._end(cut=self.readyState != "live")
         else:
             self._queue.append(segment)
         return segment
+
+    @abstractmethod
+    def _checked(self, utterance: Utterance) -> Utterance:
+        """The utterance, if this track can send its form of audio (else TypeError)."""
 
     def flush(self) -> list[PlaybackSegment]:
         """Drop everything queued; the next frame is silence. Returns the segments cut short."""
@@ -115,7 +131,7 @@ class OutgoingAudioTrack(MediaStreamTrack):
     def limit(self, segment: PlaybackSegment, samples: int) -> None:
         """Keep only the first ``samples`` of a segment (a generation stopped early); the rest never plays."""
         if samples > segment.position:
-            segment.samples = segment.samples[:samples]
+            segment.length = min(segment.length, samples)
             return
         if segment in self._queue:  # everything generated has played: a normal end
             self._queue.remove(segment)
@@ -131,7 +147,8 @@ class OutgoingAudioTrack(MediaStreamTrack):
         self.flush()
         super().stop()
 
-    async def recv(self) -> av.AudioFrame:
+    async def _next_pts(self) -> int:
+        """Wait until the next frame is due; its pts (running sample count)."""
         if self.readyState != "live":
             raise MediaStreamError
         if self._start is None:
@@ -140,12 +157,31 @@ class OutgoingAudioTrack(MediaStreamTrack):
             wait = self._start + self._pts / SAMPLE_RATE - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+        pts = self._pts
+        self._pts += FRAME_SAMPLES
+        return pts
+
+    def _finish_head(self, segment: PlaybackSegment) -> None:
+        if segment.exhausted:
+            self._queue.popleft()
+            segment._end(cut=False)
+
+
+class OutgoingAudioTrack(ReplyTrack):
+    """Normal mode: s16 mono 48 kHz frames of 960 samples, encoded by aiortc."""
+
+    def _checked(self, utterance: Utterance) -> Utterance:
+        if not isinstance(utterance, Speech):
+            raise TypeError("OutgoingAudioTrack plays PCM speech")
+        return utterance
+
+    async def recv(self) -> av.AudioFrame:
+        pts = await self._next_pts()
         samples = self._next_samples()
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
         frame.time_base = _TIME_BASE
-        frame.pts = self._pts
-        self._pts += FRAME_SAMPLES
+        frame.pts = pts
         return frame
 
     def _next_samples(self) -> np.ndarray:
@@ -153,10 +189,39 @@ class OutgoingAudioTrack(MediaStreamTrack):
         filled = 0
         while filled < FRAME_SAMPLES and self._queue:
             segment = self._queue[0]
-            chunk = segment._take(FRAME_SAMPLES - filled)
+            start = segment._take(FRAME_SAMPLES - filled)
+            assert isinstance(segment.utterance, Speech)
+            chunk = segment.utterance.samples[start : segment.position]
             out[filled : filled + len(chunk)] = chunk
             filled += len(chunk)
-            if segment.exhausted:
-                self._queue.popleft()
-                segment._end(cut=False)
+            self._finish_head(segment)
         return out
+
+
+class PacketAudioTrack(ReplyTrack):
+    """Load mode: one pre-encoded Opus packet per frame (``av.Packet``, pts = running sample
+    count, time base 1/48000), which aiortc's sender packs without encoding. A segment never
+    shares a frame with the next one (packets are whole frames), and the silence between
+    replies is one encoded silent packet, sent again and again."""
+
+    def _checked(self, utterance: Utterance) -> Utterance:
+        if not isinstance(utterance, EncodedSpeech):
+            raise TypeError("PacketAudioTrack plays encoded speech")
+        return utterance
+
+    async def recv(self) -> av.Packet[Any]:  # aiortc packs a Packet as it is
+        pts = await self._next_pts()
+        packet = av.Packet(self._next_payload())
+        packet.pts = pts
+        packet.time_base = _TIME_BASE
+        return packet
+
+    def _next_payload(self) -> bytes:
+        if not self._queue:
+            return silence_packet()
+        segment = self._queue[0]
+        start = segment._take(FRAME_SAMPLES)
+        assert isinstance(segment.utterance, EncodedSpeech)
+        payload = segment.utterance.packets[start // FRAME_SAMPLES]
+        self._finish_head(segment)
+        return payload

@@ -16,16 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamTrack
 
 from harness.ice import rtc_configuration
 from harness.server.asr import Recognizer
-from harness.server.audio_in import InputAudioBuffer, consume_track
-from harness.server.audio_out import OutgoingAudioTrack
+from harness.server.audio_in import InputAudioBuffer, consume_track, drain
+from harness.server.audio_out import OutgoingAudioTrack, PacketAudioTrack, ReplyTrack
 from harness.server.config import ServerConfig
 from harness.server.conversation import Conversation
+from harness.server.decode_gate import DecodeGate, install_decode_gate
 from harness.server.errors import ApiError
 from harness.server.ids import new_id
+from harness.server.opus_replies import EncodedVoice
 from harness.server.persona import Persona
 from harness.server.timing import CallTiming, TimingLog
 from harness.server.tts import Synthesizer
@@ -42,15 +44,21 @@ class Engines:
 
     config: ServerConfig
     asr: Recognizer
-    tts: Synthesizer
+    tts: Synthesizer | EncodedVoice
     default_persona: Persona
     timing_log: TimingLog = field(default_factory=TimingLog)
     calls_created: int = 0
 
+    def new_track(self) -> ReplyTrack:
+        """Load mode sends pre-encoded packets; normal mode PCM frames aiortc encodes."""
+        return PacketAudioTrack() if self.config.load else OutgoingAudioTrack()
 
-def _opus_first() -> list[Any]:
+
+def _opus_first(*, only: bool) -> list[Any]:
+    """Opus before PCMU/PCMA; ``only`` (load mode: the track sends Opus packets) Opus alone."""
     codecs = RTCRtpSender.getCapabilities("audio").codecs
-    return sorted(codecs, key=lambda codec: codec.mimeType.lower() != "audio/opus")
+    opus_first = sorted(codecs, key=lambda codec: codec.mimeType.lower() != "audio/opus")
+    return [c for c in opus_first if c.mimeType.lower() == "audio/opus"] if only else opus_first
 
 
 class Call:
@@ -70,7 +78,9 @@ class Call:
         self.id = new_id("rtc")
         self._on_closed = on_closed
         self.pc = RTCPeerConnection(configuration=rtc_configuration())
-        self.track = OutgoingAudioTrack()
+        self._load = engines.config.load
+        self.track = engines.new_track()
+        self.decode_gate: DecodeGate | None = None
         self.input_audio = InputAudioBuffer(engines.config.max_input_buffer_seconds)
         engines.calls_created += 1
         self.conversation = Conversation(
@@ -99,7 +109,7 @@ class Call:
         transceiver = None
         if "\nm=audio" in offer_sdp:
             transceiver = self.pc.addTransceiver(self.track, direction="sendrecv")
-            transceiver.setCodecPreferences(_opus_first())
+            transceiver.setCodecPreferences(_opus_first(only=self._load))
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -108,7 +118,7 @@ class Call:
             raise ApiError(INVALID_OFFER, code="invalid_offer") from None
         if transceiver is None or transceiver.currentDirection not in ("sendrecv", "sendonly"):
             # Nobody pulls the track: drive its clock ourselves so responses still play out.
-            self._spawn(self._drain(self.track), "rth-drain")
+            self._spawn(drain(self.track), "rth-drain")
         return str(self.pc.localDescription.sdp)
 
     def close_soon(self) -> None:
@@ -151,20 +161,16 @@ class Call:
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":
+            if self._load:
+                receiver = next((r for r in self.pc.getReceivers() if r.track is track), None)
+                if receiver is not None:
+                    self.decode_gate = install_decode_gate(receiver, self.input_audio)
             self._spawn(consume_track(track, self.input_audio), "rth-audio-in")
         else:
-            self._spawn(self._drain(track), "rth-drain")
+            self._spawn(drain(track), "rth-drain")
 
     def _on_connection_state(self) -> None:
         state = self.pc.connectionState
         logger.debug("call %s: connection %s", self.id, state)
         if state in ("failed", "closed"):
             self.close_soon()
-
-    @staticmethod
-    async def _drain(track: MediaStreamTrack) -> None:
-        while True:
-            try:
-                await track.recv()
-            except MediaStreamError:
-                return

@@ -56,6 +56,12 @@ class ServerConfig:
     ``persona`` is the default reply rules (a YAML file, see :mod:`harness.server.persona`, or an
     already parsed :class:`Persona`); a call may bring its own (``X-Rth-Persona``, see
     :mod:`harness.protocol.standin`).
+
+    ``load`` (``rth serve --load``): the cheap mode for load tests, same events, order and timing
+    (docs/standin.md, "Load mode"): each distinct reply is rendered and Opus-encoded once and
+    sent as packets, and nothing is decoded or recognised that no VAD, transcription or persona
+    needs. ``workers`` > 1 runs that many server processes on one port (:func:`serve` only; see
+    :mod:`harness.server.workers`).
     """
 
     host: str = "127.0.0.1"
@@ -79,12 +85,16 @@ class ServerConfig:
     flite_path: str = "flite"
     max_call_seconds: float = 30 * 60
     max_input_buffer_seconds: float = 5 * 60
+    load: bool = False
+    workers: int = 1
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Refuse impossible settings with a :class:`UsageError` naming the field (``rth serve`` flag)."""
         if not 0 <= self.port <= 65535:
             raise UsageError(f"port must be 0..65535, got {self.port}; pick another --port")
+        if self.workers < 1:
+            raise UsageError(f"workers must be at least 1, got {self.workers}; pass --workers 1 or more")
         if self.asr_workers < 1:
             raise UsageError(f"asr_workers must be at least 1, got {self.asr_workers}")
         if self.api_key is not None and not self.api_key.strip():
@@ -99,3 +109,8 @@ class ServerConfig:
         for name in ("first_audio_delay_ms", "transcription_delay_ms", "jitter_ms"):
             if getattr(self, name) < 0:
                 raise UsageError(f"{name} must be >= 0, got {getattr(self, name)}")
+
+
+def api_base_url(host: str, port: int) -> str:
+    """``http://HOST:PORT/v1`` (IPv6 hosts bracketed): what clients take as their API base URL."""
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"

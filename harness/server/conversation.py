@@ -26,16 +26,18 @@ from typing import Any
 from harness.protocol import ClientEventType, ServerEventType
 from harness.server import events, session
 from harness.server.asr import Recognizer
-from harness.server.audio_in import BYTES_PER_MS, InputAudioBuffer
-from harness.server.audio_out import OutgoingAudioTrack
+from harness.server.audio_in import InputAudioBuffer
+from harness.server.audio_out import ReplyTrack
 from harness.server.config import ServerConfig
 from harness.server.errors import ApiError, invalid_value
 from harness.server.ids import new_id
 from harness.server.items import ItemEvents, ItemRecord, ItemStore, item_text
+from harness.server.opus_replies import EncodedVoice
 from harness.server.persona import Persona, instructed_reply
 from harness.server.response import ResponseOptions, ResponseRun
 from harness.server.response_params import resolve_options
-from harness.server.timing import CallTiming, DelayKind, elapsed_ms, wait_until_ms
+from harness.server.timing import CallTiming
+from harness.server.transcription import Transcriber
 from harness.server.tts import Synthesizer
 from harness.server.turn_detection import TurnDetector
 
@@ -55,10 +57,10 @@ class Conversation:
         config: ServerConfig,
         session_config: dict[str, Any],
         send: Callable[[dict[str, Any]], None],
-        track: OutgoingAudioTrack,
+        track: ReplyTrack,
         input_audio: InputAudioBuffer,
         asr: Recognizer,
-        tts: Synthesizer,
+        tts: Synthesizer | EncodedVoice,
         timing: CallTiming,
         persona: Persona,
     ) -> None:
@@ -72,8 +74,8 @@ class Conversation:
         self.timing = timing
         self.persona = persona
         self.input_audio = input_audio
-        self._asr = asr
         self._send = send
+        self.transcriber = Transcriber(self, asr, persona, load=config.load)
         self.items = ItemStore()
         self._item_events = ItemEvents(self.items, self.emit)
         self.active: ResponseRun | None = None
@@ -85,6 +87,7 @@ class Conversation:
         self.turns = TurnDetector(self)
         self.turns.configure(self._turn_detection())
         input_audio.listeners.append(self.turns.on_audio)
+        self._decode_when_needed()
         self._handlers: dict[str, Handler] = {
             C.SESSION_UPDATE: self._session_update,
             C.INPUT_AUDIO_BUFFER_APPEND: self._append,
@@ -181,7 +184,10 @@ class Conversation:
                 continue
             if record.text is None:
                 return self.persona.reply(item_text(record.item))
-            return self.persona.reply(await asyncio.shield(record.text))
+            transcript = await asyncio.shield(record.text)
+            if record.unrecognised_speech is not None:
+                return self.persona.reply_unheard(record.unrecognised_speech)
+            return self.persona.reply(transcript)
         return self.persona.reply("")
 
     def input_usage(self) -> tuple[int, int]:
@@ -222,7 +228,12 @@ class Conversation:
             )
         self.session = merged
         self.turns.configure(self._turn_detection())
+        self._decode_when_needed()
         self.emit(E.SESSION_UPDATED, session=self.session)
+
+    def _decode_when_needed(self) -> None:
+        """Load mode decodes the caller's audio only for VAD or recognition (see decode_gate)."""
+        self.input_audio.decode = self.turns.params is not None or self.transcriber.needs_recognition()
 
     def _append(self, event: dict[str, Any]) -> None:
         raise ApiError(
@@ -240,10 +251,19 @@ class Conversation:
         self.commit()
         self.turns.reset()
 
-    def commit(self, item_id: str | None = None, *, from_ms: float | None = None, force: bool = False) -> str:
+    def commit(
+        self,
+        item_id: str | None = None,
+        *,
+        from_ms: float | None = None,
+        force: bool = False,
+        speech: bool = True,
+    ) -> str:
         """Turn the buffered input audio into a user item and start transcribing it.
 
         ``force`` (VAD commits) skips the API's 100 ms minimum, which guards manual commits.
+        ``speech`` is False for an idle-timeout commit (a silent span): load mode's reply to a
+        turn it does not recognise depends on it.
         """
         buffered_ms = self.input_audio.duration_ms
         if buffered_ms < MIN_COMMIT_MS and not force:
@@ -252,52 +272,18 @@ class Conversation:
                 f"{MIN_COMMIT_MS}ms of audio, but buffer only has {buffered_ms:.2f}ms of audio.",
                 code="input_audio_buffer_commit_empty",
             )
-        pcm = self.input_audio.take(from_ms)
+        pcm, audio_ms = self.input_audio.take(from_ms)
         item = events.user_audio_item(item_id or events.new_item_id(), None)
         transcript: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        record = ItemRecord(item, audio_ms=len(pcm) / BYTES_PER_MS, text=transcript)
+        record = ItemRecord(item, audio_ms=audio_ms, text=transcript)
+        if not self.transcriber.needs_recognition():
+            record.unrecognised_speech = speech
         previous = self.items.add(record)
         self.emit(E.INPUT_AUDIO_BUFFER_COMMITTED, previous_item_id=previous, item_id=item["id"])
         self.emit(E.CONVERSATION_ITEM_ADDED, previous_item_id=previous, item=item)
         self.emit(E.CONVERSATION_ITEM_DONE, previous_item_id=previous, item=item)
-        self.spawn(self._transcribe(record, pcm, time.monotonic()), name=f"rth-asr-{item['id']}")
+        self.spawn(self.transcriber.run(record, pcm, time.monotonic()), name=f"rth-asr-{item['id']}")
         return str(item["id"])
-
-    async def _transcribe(self, record: ItemRecord, pcm: bytes, committed_at: float) -> None:
-        assert record.text is not None
-        delay = self.timing.plan(DelayKind.TRANSCRIPTION, record.id)
-        try:
-            transcript = await self._asr.transcribe(pcm)
-        except Exception as exc:
-            logger.warning("transcription of %s failed: %s", record.id, exc)
-            record.text.set_result("")
-            if session.transcription_enabled(self.session):
-                await wait_until_ms(committed_at, delay.target_ms)
-                error = {
-                    "type": "server_error",
-                    "code": "transcription_failed",
-                    "message": str(exc),
-                    "param": None,
-                }
-                self.emit(E.INPUT_TRANSCRIPTION_FAILED, item_id=record.id, content_index=0, error=error)
-            return
-        record.text.set_result(transcript)
-        await wait_until_ms(committed_at, delay.target_ms)
-        delay.actual_ms = elapsed_ms(committed_at)
-        record.item["content"][0]["transcript"] = transcript
-        if not session.transcription_enabled(self.session):
-            return
-        words = transcript.split()
-        for i in range(0, len(words), 3):
-            delta = ("" if i == 0 else " ") + " ".join(words[i : i + 3])
-            self.emit(E.INPUT_TRANSCRIPTION_DELTA, item_id=record.id, content_index=0, delta=delta)
-        self.emit(
-            E.INPUT_TRANSCRIPTION_COMPLETED,
-            item_id=record.id,
-            content_index=0,
-            transcript=transcript,
-            usage=events.transcription_usage(record.audio_ms / 1000, transcript),
-        )
 
     # -- responses and output audio --------------------------------------------------------------
 

@@ -17,9 +17,10 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from harness.ice import is_loopback_host, set_loopback_only
-from harness.protocol.standin import MAX_HEADER_CHARS, PERSONA_HEADER, decode_persona
+from harness.protocol.standin import MAX_HEADER_CHARS, PERSONA_HEADER, WORKER_HEADER, decode_persona
 from harness.server import session
 from harness.server.call import INVALID_OFFER, Call, Engines
+from harness.server.cluster import FORWARDED_HEADER, Siblings
 from harness.server.errors import ApiError, invalid_value
 from harness.server.keys import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, KeyKind, KeyStore
 from harness.server.persona import Persona, PersonaError, parse_persona_text
@@ -28,13 +29,25 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "Location"}
+WORKER_KEY = web.AppKey("rth_worker", str)
 # aiohttp's default (8190) would cut persona headers short with a bare 400 of its own.
 MAX_FIELD_SIZE = MAX_HEADER_CHARS + 1024
 
 
 @web.middleware
 async def api_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """CORS preflight, the API error shape for every failure, CORS headers on every answer."""
+    """CORS preflight, the API error shape for every failure, CORS headers on every answer; in a
+    ``--workers`` stand-in, the answering process's id and a closed connection (see cluster)."""
+    response = await _answer(request, handler)
+    worker = request.app.get(WORKER_KEY)
+    if worker is not None:
+        response.headers[WORKER_HEADER] = worker
+        response.headers["Access-Control-Expose-Headers"] = f"Location, {WORKER_HEADER}"
+        response.force_close()
+    return response
+
+
+async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method == "OPTIONS" and request.path.startswith("/v1/realtime"):
         allowed = request.headers.get("Access-Control-Request-Headers", "authorization, content-type")
         return web.Response(
@@ -65,19 +78,42 @@ async def api_middleware(request: web.Request, handler: Handler) -> web.StreamRe
 
 
 class Api:
-    """The route handlers, bound to one server's keys, engines and call registry."""
+    """The route handlers, bound to one server's keys, engines and call registry; ``siblings``
+    and ``worker`` (the process id it names) for one process of a ``--workers`` stand-in."""
 
-    def __init__(self, engines: Engines, keys: KeyStore, calls: dict[str, Call]) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        keys: KeyStore,
+        calls: dict[str, Call],
+        *,
+        siblings: Siblings | None = None,
+        worker: str | None = None,
+    ) -> None:
         self._engines = engines
         self._config = engines.config
         self._keys = keys
         self._calls = calls
+        self._siblings = siblings
+        self._worker = worker
 
     def app(self) -> web.Application:
-        app = web.Application(middlewares=[api_middleware], client_max_size=256 * 1024)
+        app = self._new_app()
         app.router.add_post("/v1/realtime/calls", self.create_call)
         app.router.add_post("/v1/realtime/calls/{call_id}/hangup", self.hangup)
         app.router.add_post("/v1/realtime/client_secrets", self.create_client_secret)
+        return app
+
+    def control_app(self) -> web.Application:
+        """A worker's private port: hangups its siblings forward (see :mod:`harness.server.cluster`)."""
+        app = self._new_app()
+        app.router.add_post("/v1/realtime/calls/{call_id}/hangup", self.hangup)
+        return app
+
+    def _new_app(self) -> web.Application:
+        app = web.Application(middlewares=[api_middleware], client_max_size=256 * 1024)
+        if self._worker is not None:
+            app[WORKER_KEY] = self._worker
         return app
 
     async def create_call(self, request: web.Request) -> web.Response:
@@ -113,10 +149,16 @@ class Api:
         self._keys.authenticate(request.headers.get("Authorization"))
         call_id = request.match_info["call_id"]
         call = self._calls.get(call_id)
-        if call is None:
-            raise ApiError(f"Call '{call_id}' not found.", code="call_not_found", status=404, param="call_id")
-        await call.close()
-        return web.Response(status=200)
+        if call is not None:
+            await call.close()
+            return web.Response(status=200)
+        if (
+            self._siblings is not None
+            and FORWARDED_HEADER not in request.headers
+            and await self._siblings.hangup(call_id, request.headers.get("Authorization"))
+        ):
+            return web.Response(status=200)  # another process owned the call and hung it up
+        raise ApiError(f"Call '{call_id}' not found.", code="call_not_found", status=404, param="call_id")
 
     async def create_client_secret(self, request: web.Request) -> web.Response:
         principal = self._keys.authenticate(request.headers.get("Authorization"))

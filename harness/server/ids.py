@@ -13,8 +13,17 @@ _ALPHABET = string.ascii_letters + string.digits
 _LENGTH = 22
 
 
+_UNBIASED = 256 - 256 % len(_ALPHABET)  # bytes below this map evenly onto the alphabet
+_TABLE = bytes(ord(_ALPHABET[b % len(_ALPHABET)]) for b in range(256))
+
+
 def random_alphanumerics(length: int) -> str:
-    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+    """Uniform random letters and digits (every event has an id: one urandom call, not one per
+    character; ~10x cheaper than ``secrets.choice`` in a loop)."""
+    out = b""
+    while len(out) < length:
+        out += bytes(b for b in secrets.token_bytes(2 * length) if b < _UNBIASED)
+    return out[:length].translate(_TABLE).decode("ascii")
 
 
 def new_id(prefix: str) -> str:

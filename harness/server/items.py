@@ -9,6 +9,7 @@ follow the ones real clients see from the API.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,11 +26,16 @@ ROOT = "root"
 
 @dataclass
 class ItemRecord:
-    """A conversation item, its audio length and its text (a future: transcripts come late)."""
+    """A conversation item, its audio length and its text (a future: transcripts come late).
+
+    ``unrecognised_speech`` is set when load mode did not recognise a committed turn (nothing
+    needed its words): whether the turn held speech, which is all its reply depends on.
+    """
 
     item: dict[str, Any]
     audio_ms: float = 0.0
     text: asyncio.Future[str] | None = None
+    unrecognised_speech: bool | None = None
 
     @property
     def id(self) -> str:
@@ -45,6 +51,14 @@ def item_text(item: dict[str, Any]) -> str:
     """The words of a message item's content parts (text, or a transcript when known)."""
     parts = item.get("content") or []
     return " ".join(str(p.get("text") or p.get("transcript") or "") for p in parts).strip()
+
+
+@functools.cache
+def item_adapter() -> TypeAdapter[Any]:
+    """The openai ``ConversationItem`` validator, built once (a few ms each time otherwise)."""
+    from openai.types.realtime import ConversationItem
+
+    return TypeAdapter(ConversationItem)
 
 
 def done_future(text: str) -> asyncio.Future[str]:
@@ -103,11 +117,9 @@ class ItemEvents:
         self._emit = emit
 
     def create(self, event: dict[str, Any]) -> None:
-        from openai.types.realtime import ConversationItem
-
         item = event.get("item")
         try:
-            TypeAdapter(ConversationItem).validate_python(item)
+            item_adapter().validate_python(item)
         except ValidationError as exc:
             raise schema_error(exc, "item") from None
         assert isinstance(item, dict)

@@ -1,14 +1,22 @@
 """API keys: the configured standard key and the ephemeral ``ek_`` keys this server mints.
 
 An ephemeral key carries the session config it was minted with and works until ``expires_at``
-(any number of calls, as the API documents). Keys are compared in constant time and never
-appear in logs or error messages.
+(any number of calls, as the API documents). It is a signed token, not an entry in a table:
+``ek_`` + base64url(zlib(JSON {expiry, session, nonce})) + ``.`` + base64url(HMAC-SHA256), under a
+secret of the server's. So every process of a ``--workers`` server, which share that secret,
+accepts the keys any of them minted, and nothing is stored per key. Keys are compared in
+constant time and never appear in logs or error messages.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
+import json
 import secrets
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,6 +28,7 @@ EPHEMERAL_PREFIX = "ek_"
 MIN_TTL_SECONDS = 10
 MAX_TTL_SECONDS = 7200
 DEFAULT_TTL_SECONDS = 600
+SECRET_BYTES = 32
 
 _MISSING_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
@@ -53,25 +62,37 @@ def _unauthorized(message: str) -> ApiError:
     return ApiError(message, code="invalid_api_key", status=401)
 
 
-class KeyStore:
-    """Checks Bearer keys; ``api_key=None`` accepts any non-empty non-``ek_`` key as standard."""
+def new_key_secret() -> bytes:
+    """A fresh signing secret (one per server; a ``--workers`` parent hands its own to each worker)."""
+    return secrets.token_bytes(SECRET_BYTES)
 
-    def __init__(self, api_key: str | None, clock: Callable[[], float]) -> None:
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class KeyStore:
+    """Checks Bearer keys; ``api_key=None`` accepts any non-empty non-``ek_`` key as standard.
+
+    ``secret`` signs the ephemeral keys (a fresh one by default: keys of an earlier run fail).
+    """
+
+    def __init__(self, api_key: str | None, clock: Callable[[], float], secret: bytes | None = None) -> None:
         self._api_key = api_key
         self._clock = clock
-        self._ephemeral: dict[str, EphemeralKey] = {}
+        self._secret = secret if secret is not None else new_key_secret()
 
     def mint(self, session: dict[str, Any], ttl_seconds: int) -> EphemeralKey:
         """A new ``ek_`` key valid for ``ttl_seconds`` from now, bound to ``session``."""
-        now = self._clock()
-        self._purge(now)
-        key = EphemeralKey(
-            value=EPHEMERAL_PREFIX + secrets.token_urlsafe(24),
-            expires_at=int(now) + ttl_seconds,
-            session=session,
-        )
-        self._ephemeral[key.value] = key
-        return key
+        expires_at = int(self._clock()) + ttl_seconds
+        claims = {"exp": expires_at, "session": session, "nonce": secrets.token_hex(8)}
+        body = _b64(zlib.compress(json.dumps(claims, separators=(",", ":")).encode("utf-8")))
+        value = f"{EPHEMERAL_PREFIX}{body}.{self._sign(body)}"
+        return EphemeralKey(value=value, expires_at=expires_at, session=session)
 
     def authenticate(self, authorization: str | None) -> Principal:
         """Resolve an ``Authorization`` header or raise the API's 401 (``invalid_api_key``)."""
@@ -85,14 +106,19 @@ class KeyStore:
             return Principal(KeyKind.STANDARD)
         raise _unauthorized(_WRONG_KEY)
 
-    def _ephemeral_principal(self, token: str) -> Principal:
-        found = self._ephemeral.get(token)  # a hash lookup leaks no prefix timing
-        if found is None:
-            raise _unauthorized(_WRONG_KEY)
-        if self._clock() >= found.expires_at:
-            raise _unauthorized(_EXPIRED_KEY)
-        return Principal(KeyKind.EPHEMERAL, session=found.session)
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self._secret, body.encode("utf-8", "replace"), hashlib.sha256).digest())
 
-    def _purge(self, now: float) -> None:
-        for value in [v for v, k in self._ephemeral.items() if now >= k.expires_at]:
-            del self._ephemeral[value]
+    def _ephemeral_principal(self, token: str) -> Principal:
+        body, _, signature = token[len(EPHEMERAL_PREFIX) :].rpartition(".")
+        expected = self._sign(body).encode("ascii")
+        if not body or not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
+            raise _unauthorized(_WRONG_KEY)
+        try:
+            claims = json.loads(zlib.decompress(_unb64(body)))
+            expires_at, session = int(claims["exp"]), claims["session"]
+        except (ValueError, KeyError, TypeError, binascii.Error, zlib.error):
+            raise _unauthorized(_WRONG_KEY) from None  # signed here, so never expected
+        if self._clock() >= expires_at:
+            raise _unauthorized(_EXPIRED_KEY)
+        return Principal(KeyKind.EPHEMERAL, session=session)

@@ -70,6 +70,17 @@ class Persona:
                 return _fill(rule.reply, {**values, "transcript": heard})
         return _fill(self.fallback, {"transcript": heard})
 
+    @property
+    def needs_transcript(self) -> bool:
+        """Whether the words heard can change the reply: rules to match, or a fallback quoting
+        them. Load mode skips recognition for personas that do not need it."""
+        return bool(self.rules) or "{transcript}" in self.fallback
+
+    def reply_unheard(self, speech: bool) -> str:
+        """The reply to a turn nobody recognised (only right when not :attr:`needs_transcript`):
+        what :meth:`reply` gives for any words when the turn held speech, else ``no_speech``."""
+        return self.fallback if speech else self.no_speech
+
 
 def instructed_reply(instructions: str | None) -> str | None:
     """The reply a response's instructions script (``Say "Hello!"``), or None."""

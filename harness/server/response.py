@@ -28,9 +28,10 @@ from typing import Any, Protocol
 
 from harness.protocol import SAMPLE_RATE, ServerEventType
 from harness.server import events
-from harness.server.audio_out import OutgoingAudioTrack, PlaybackSegment
+from harness.server.audio_out import PlaybackSegment, ReplyTrack
 from harness.server.config import ResponsePacing
 from harness.server.ids import new_id, random_alphanumerics
+from harness.server.opus_replies import EncodedVoice
 from harness.server.timing import CallTiming, DelayKind, TimingRecord, elapsed_ms, wait_until_ms
 from harness.server.tts import Synthesizer
 
@@ -63,8 +64,8 @@ class ResponseHost(Protocol):
     """What a response needs from its conversation."""
 
     conversation_id: str
-    track: OutgoingAudioTrack
-    tts: Synthesizer
+    track: ReplyTrack
+    tts: Synthesizer | EncodedVoice
     pacing: ResponsePacing
     generation_speed: float
     timing: CallTiming
@@ -163,7 +164,7 @@ class ResponseRun:
             self._first_audio.actual_ms = elapsed_ms(self.created_at)
             self._finish("completed", None)
             return
-        self.segment = self.host.track.play(speech.samples, tag=self.id)
+        self.segment = self.host.track.play(speech, tag=self.id)
         self._generation_start = time.monotonic()
         self.host.spawn(self._watch_playback(), name=f"rth-playback-{self.id}")
         await self._speak(speech.words)
@@ -184,7 +185,7 @@ class ResponseRun:
         assert self.segment is not None
         elapsed = time.monotonic() - self._generation_start
         generated = int(LEAD_S * SAMPLE_RATE + elapsed * self._generation_rate())
-        return max(self.segment.position, min(generated, len(self.segment.samples)))
+        return max(self.segment.position, min(generated, self.segment.length))
 
     async def _speak_ahead(self, words: tuple[tuple[str, int], ...]) -> None:
         """Deltas at generation pace (the first ones before playback starts), then the ``*.done``."""
@@ -195,8 +196,8 @@ class ResponseRun:
         for chunk, offset in words:
             await wait_until_ms(self._generation_start, max(0, offset - lead) / rate * 1000)
             self._delta(E.RESPONSE_OUTPUT_AUDIO_TRANSCRIPT_DELTA, chunk)
-        await wait_until_ms(self._generation_start, max(0, len(segment.samples) - lead) / rate * 1000)
-        self._generated_samples = len(segment.samples)
+        await wait_until_ms(self._generation_start, max(0, segment.length - lead) / rate * 1000)
+        self._generated_samples = segment.length
         self._finish("completed", None)
 
     async def _speak_following(self, words: tuple[tuple[str, int], ...]) -> None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from harness.server import session
 from harness.server.errors import ApiError, invalid_value, schema_error
-from harness.server.items import ItemStore
+from harness.server.items import ItemStore, item_adapter
 from harness.server.response import ResponseOptions
 
 MAX_METADATA_KEYS = 16
@@ -83,8 +83,6 @@ def _metadata(metadata: Any) -> dict[str, str] | None:
 
 def _input_items(raw: Any, items: ItemStore) -> list[dict[str, Any]] | None:
     """``response.input``: items inline or ``item_reference``s to conversation items."""
-    from openai.types.realtime import ConversationItem
-
     if raw is None:
         return None
     if not isinstance(raw, list):
@@ -97,7 +95,7 @@ def _input_items(raw: Any, items: ItemStore) -> list[dict[str, Any]] | None:
             resolved.append(items.get(entry["id"]).item)
             continue
         try:
-            TypeAdapter(ConversationItem).validate_python(entry)
+            item_adapter().validate_python(entry)
         except ValidationError as exc:
             raise schema_error(exc, "response", "input", str(i)) from None
         resolved.append(entry)

@@ -17,6 +17,7 @@ import tempfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Generic, TypeVar
 
 import av
 import numpy as np
@@ -102,27 +103,55 @@ def word_offsets(text: str, samples: np.ndarray) -> tuple[tuple[str, int], ...]:
     return tuple(zip(chunks, (int(s) for s in starts), strict=True))
 
 
+SpeechKey = tuple[str, str, float]
+V = TypeVar("V")
+
+
+def speech_key(text: str, voice: str, speed: float) -> SpeechKey:
+    """What makes two replies sound the same: the text, the flite voice and the speed."""
+    return (text, flite_voice(voice), round(speed, 3))
+
+
+class SpeechCache(Generic[V]):
+    """Replies by :func:`speech_key`, bounded: the least recently used goes first."""
+
+    def __init__(self, size: int) -> None:
+        self._entries: OrderedDict[SpeechKey, V] = OrderedDict()
+        self._size = max(1, size)
+
+    def get(self, key: SpeechKey) -> V | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: SpeechKey, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+
+
 class Synthesizer:
     """Text -> :class:`Speech` with flite, cached."""
 
     def __init__(self, flite_path: str = "flite", cache_size: int = 64) -> None:
         self._flite = flite_path
-        self._cache: OrderedDict[tuple[str, str, float], Speech] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache: SpeechCache[Speech] = SpeechCache(cache_size)
 
     async def synthesize(self, text: str, voice: str, speed: float = 1.0) -> Speech:
-        key = (text, flite_voice(voice), round(speed, 3))
-        cached = self._cache.get(key)
-        if cached is not None:
-            self._cache.move_to_end(key)
-            return cached
-        samples, rate = await self._run_flite(text, key[1], speed)
-        audio = trim_leading_silence(resample_to_48k(samples, rate))
-        speech = Speech(text=text, samples=audio, words=word_offsets(text, audio))
-        self._cache[key] = speech
-        while len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        key = speech_key(text, voice, speed)
+        speech = self._cache.get(key)
+        if speech is None:
+            speech = await self.render(text, voice, speed)
+            self._cache.put(key, speech)
         return speech
+
+    async def render(self, text: str, voice: str, speed: float = 1.0) -> Speech:
+        """Synthesise without the cache (a caller that keeps its own form of the audio)."""
+        samples, rate = await self._run_flite(text, flite_voice(voice), speed)
+        audio = trim_leading_silence(resample_to_48k(samples, rate))
+        return Speech(text=text, samples=audio, words=word_offsets(text, audio))
 
     async def _run_flite(self, text: str, voice: str, speed: float) -> tuple[np.ndarray, int]:
         fd, path = tempfile.mkstemp(prefix="rth-tts-", suffix=".wav")

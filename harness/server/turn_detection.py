@@ -31,7 +31,12 @@ class TurnHost(Protocol):
     def emit(self, type_: str, **fields: Any) -> None: ...
 
     def commit(
-        self, item_id: str | None = None, *, from_ms: float | None = None, force: bool = False
+        self,
+        item_id: str | None = None,
+        *,
+        from_ms: float | None = None,
+        force: bool = False,
+        speech: bool = True,
     ) -> str: ...
 
     def barge_in(self) -> None: ...
@@ -142,7 +147,7 @@ class TurnDetector:
             audio_end_ms=int(now_ms),
             item_id=item_id,
         )
-        self._host.commit(item_id, from_ms=since, force=True)
+        self._host.commit(item_id, from_ms=since, force=True, speech=False)
         if self._segmenter is not None:
             self._segmenter.reset(int(now_ms))
         self._host.auto_respond()

@@ -23,9 +23,7 @@ from tests.support import conformance as conformance_support
 from tests.support import raw_peer as raw_peer_support
 from tests.support import standin as standin_support
 from tests.support.raw_peer import RawPeer, flite_wav
-from tests.support.standin import API_KEY, FakeClock
-
-SENTENCE = "what is the weather like in paris today"
+from tests.support.standin import API_KEY, SENTENCE, FakeClock
 
 
 @pytest.fixture

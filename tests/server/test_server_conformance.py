@@ -4,28 +4,38 @@ ids that link up, every event valid for the openai package's server-event union.
 Covers manual turns under generate-ahead pacing (the documented order under ``realtime`` pacing
 is checked in test_server_conversation, with what the client hears), server_vad and
 semantic_vad turns, barge-in while generating and after generation, cancel during generation
-and during playback, text output and typed user items. The module's tests share one server.
+and during playback, text output and typed user items. Every test runs against the normal
+stand-in and the load-mode one (``--load``: packets instead of frames, same events and timing);
+the module's tests share one server of each.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
+import pytest_asyncio
 
 from harness.protocol import SAMPLE_RATE
-from harness.server import StandInServer
+from harness.server import ResponsePacing, StandInServer
 
 if TYPE_CHECKING:
-    from tests.support.standin import Connect
+    from tests.support.standin import Connect, StandIn
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 SILENCE = np.zeros(SAMPLE_RATE, dtype=np.int16)
 MANUAL: dict[str, Any] = {"turn_detection": None, "transcription": {"model": "gpt-4o-mini-transcribe"}}
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["normal", "load"])
+async def ahead_server(request: pytest.FixtureRequest, standin: StandIn) -> AsyncIterator[StandInServer]:
+    """The default stand-in (generate-ahead pacing, test persona), in normal and in load mode."""
+    async with standin(ResponsePacing.GENERATE_AHEAD, load=request.param == "load") as running:
+        yield running
 
 
 def voiced_span_ms(audio: np.ndarray) -> tuple[float, float]:

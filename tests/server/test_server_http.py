@@ -13,6 +13,8 @@ from openai import AsyncOpenAI, AuthenticationError, NotFoundError
 from openai.types.realtime import ClientSecretCreateResponse
 
 from harness.server import StandInServer
+from harness.server.errors import ApiError
+from harness.server.keys import KeyKind, KeyStore, new_key_secret
 
 if TYPE_CHECKING:
     from tests.support.raw_peer import RawPeer
@@ -237,3 +239,28 @@ async def test_unknown_route_has_the_error_shape(server: StandInServer, api_key:
     status, text, _ = await post(server.base_url + "/realtime/nothing", key=api_key)
     assert status == 404
     assert_api_error(json.loads(text), None)
+
+
+def test_ephemeral_keys_are_signed_tokens_any_holder_of_the_secret_accepts(clock: FakeClock) -> None:
+    """What lets every process of a ``--workers`` server accept the keys any of them minted."""
+    secret = new_key_secret()
+    minter, other_worker = KeyStore(None, clock, secret), KeyStore(None, clock, secret)
+    key = minter.mint({"type": "realtime", "instructions": "Be brief."}, ttl_seconds=60)
+    assert key.value.startswith("ek_") and key.value != minter.mint({"type": "realtime"}, 60).value
+    principal = other_worker.authenticate(f"Bearer {key.value}")
+    assert principal.kind is KeyKind.EPHEMERAL and principal.session == key.session
+    body, _, signature = key.value.rpartition(".")
+    forged = [
+        key.value + "x",
+        f"{body[:-2]}{'A' if body[-2] != 'A' else 'B'}{body[-1]}.{signature}",
+        "ek_" + "é" * 8 + "." + signature,
+        "ek_nodot",
+    ]
+    for bad in [*forged, key.value]:
+        store = KeyStore(None, clock, new_key_secret()) if bad == key.value else other_worker
+        with pytest.raises(ApiError) as raised:
+            store.authenticate(f"Bearer {bad}")
+        assert raised.value.status == 401 and "Incorrect API key" in str(raised.value.message)
+    clock.advance(61)
+    with pytest.raises(ApiError, match="expired"):
+        other_worker.authenticate(f"Bearer {key.value}")

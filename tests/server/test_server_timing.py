@@ -24,12 +24,14 @@ TRANSCRIPTION_MS = 900.0
 FRAME_S = 0.020
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def delayed_server(standin: StandIn) -> AsyncIterator[StandInServer]:
+@pytest_asyncio.fixture(scope="module", loop_scope="module", params=["normal", "load"])
+async def delayed_server(request: pytest.FixtureRequest, standin: StandIn) -> AsyncIterator[StandInServer]:
+    """Delays injected, in normal and in load mode (which must hold them the same way)."""
     async with standin(
         ResponsePacing.GENERATE_AHEAD,
         first_audio_delay_ms=FIRST_AUDIO_MS,
         transcription_delay_ms=TRANSCRIPTION_MS,
+        load=request.param == "load",
     ) as running:
         yield running
 

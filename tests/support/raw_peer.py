@@ -112,6 +112,7 @@ class RawPeer:
         self.offer_sdp = ""
         self.answer_sdp = ""
         self.call_id = ""
+        self.reply_headers: dict[str, str] = {}
         self._changed = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.channel_open = asyncio.Event()
@@ -135,16 +136,25 @@ class RawPeer:
         with loopback_only():
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer_sdp, type="answer"))
 
-    async def connect(self, base_url: str, api_key: str, *, strip_candidates: bool = False) -> None:
-        """Raw ``application/sdp`` POST, then wait for the data channel to open."""
+    async def connect(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        strip_candidates: bool = False,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Raw ``application/sdp`` POST (with extra ``headers``), then wait for the data channel
+        to open. ``reply_headers`` keeps the answer's headers."""
         offer = await self.create_offer(strip_candidates=strip_candidates)
-        headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/sdp"}
+        sent = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/sdp", **(headers or {})}
         async with (
             aiohttp.ClientSession() as http,
-            http.post(f"{base_url}/realtime/calls", data=offer, headers=headers) as reply,
+            http.post(f"{base_url}/realtime/calls", data=offer, headers=sent) as reply,
         ):
             body = await reply.text()
             assert reply.status == 201, body
+            self.reply_headers = dict(reply.headers)
             await self.accept_answer(body, reply.headers["Location"])
         await asyncio.wait_for(self.channel_open.wait(), 10)
 

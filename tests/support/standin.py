@@ -31,6 +31,9 @@ Connect = Callable[[StandInServer], AbstractAsyncContextManager[RawPeer]]
 StandIn = Callable[..., AbstractAsyncContextManager[StandInServer]]
 
 
+SENTENCE = "what is the weather like in paris today"  # what the flite sentence fixture says
+
+
 class FakeClock:
     """Wall clock for key expiry that tests move forward instead of sleeping."""
 
@@ -59,11 +62,12 @@ async def standin(pacing: ResponsePacing, **options: object) -> AsyncIterator[St
 
 
 @asynccontextmanager
-async def connected(server: StandInServer) -> AsyncIterator[RawPeer]:
-    """A new call to ``server``, closed afterwards; session.created already received."""
+async def connected(server: StandInServer, headers: dict[str, str] | None = None) -> AsyncIterator[RawPeer]:
+    """A new call to ``server`` (with extra call ``headers``), closed afterwards; session.created
+    already received."""
     raw = RawPeer()
     try:
-        await raw.connect(server.base_url, API_KEY)
+        await raw.connect(server.base_url, API_KEY, headers=headers)
         await raw.expect("session.created")
         yield raw
     finally:
