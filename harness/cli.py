@@ -254,7 +254,12 @@ def load(
         scenarios = load_suite(paths).scenarios
         options = LoadOptions(
             run=RunOptions(
-                target=target, connect=ConnectMode(connect.value), out=out, model=model, prices=prices
+                target=target,
+                connect=ConnectMode(connect.value),
+                out=out,
+                model=model,
+                prices=prices,
+                standin_load=True,  # the built-in stand-in must not be what limits the load
             ),
             users=users,
             duration_s=duration,

@@ -26,6 +26,7 @@ class RunOptions:
     matrix: dict[str, list[str]] = field(default_factory=dict)
     prices: Path | None = None
     concurrency: int = DEFAULT_CONCURRENCY
+    standin_load: bool = False  # the built-in stand-in in load mode (`rth serve --load`), for `rth load`
     render: bool = True  # junit.xml, summary.md and index.html at the end
 
     def describe(self) -> dict[str, Any]:

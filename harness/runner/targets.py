@@ -98,7 +98,8 @@ async def open_target(options: RunOptions) -> AsyncIterator[ResolvedTarget]:
         from harness.server import ServerConfig, StandInServer
 
         key = "sk-rth-local-" + secrets.token_hex(8)
-        async with StandInServer(ServerConfig(host="127.0.0.1", port=0, api_key=key)) as server:
+        config = ServerConfig(host="127.0.0.1", port=0, api_key=key, load=options.standin_load)
+        async with StandInServer(config) as server:
             await server.warm_up()
             target = Target(base_url=server.base_url, api_key=key, model=options.model)
             yield ResolvedTarget(target, builtin=True)
