@@ -38,6 +38,7 @@ class PlaybackSegment:
         self.position = 0
         self.cut = False
         self.started: asyncio.Future[None] = loop.create_future()
+        self.started_at: float | None = None  # time.monotonic() when its first samples went to the sender
         self.finished: asyncio.Future[None] = loop.create_future()
         self._marks: list[tuple[int, asyncio.Future[None]]] = []
 
@@ -61,6 +62,8 @@ class PlaybackSegment:
     def _take(self, count: int) -> np.ndarray:
         chunk = self.samples[self.position : self.position + count]
         self.position += len(chunk)
+        if self.started_at is None and len(chunk):
+            self.started_at = time.monotonic()
         _resolve(self.started)
         pending = []
         for offset, future in self._marks:

@@ -35,7 +35,7 @@ from harness.server.items import ItemEvents, ItemRecord, ItemStore, item_text
 from harness.server.persona import Persona, instructed_reply
 from harness.server.response import ResponseOptions, ResponseRun
 from harness.server.response_params import resolve_options
-from harness.server.timing import CallTiming, DelayKind, elapsed_ms, wait_until_ms
+from harness.server.timing import CallTiming, DelayKind, wait_until_ms
 from harness.server.tts import Synthesizer
 from harness.server.turn_detection import TurnDetector
 
@@ -283,7 +283,7 @@ class Conversation:
             return
         record.text.set_result(transcript)
         await wait_until_ms(committed_at, delay.target_ms)
-        delay.actual_ms = elapsed_ms(committed_at)
+        delay.reached(committed_at)
         record.item["content"][0]["transcript"] = transcript
         if not session.transcription_enabled(self.session):
             return
