@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -26,6 +27,7 @@ from harness.runner.plan import build_plan
 from harness.scenario import Scenario, load_suite
 
 GOAL_LEVEL, GOAL_RATIO = 3, 0.6
+HEADER = "  c  wall s  ratio  verdicts=c1  order=plan  passed  longest s  connect ms 1st/others  cores  load"
 Verdicts = list[tuple[str, tuple[bool, ...], tuple[tuple[str, tuple[bool, ...]], ...]]]
 
 
@@ -35,6 +37,7 @@ class Level:
     wall_s: float
     report: RunReport
     load: str  # /proc/loadavg's 1-minute figure before -> after
+    cpu_s: float  # CPU time of this process and its workers (ASR, scoring) during the level
 
     def verdicts(self) -> Verdicts:
         """Every pass/fail of the run in report order: (session, its own, each turn's)."""
@@ -52,6 +55,12 @@ class Level:
         return [s.connect_ms.get("connect_total_ms") or float("nan") for s in self.report.scenarios]
 
 
+def cpu_s() -> float:
+    """User + system CPU seconds of this process and its waited-for children (the worker processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def load_1min() -> str:
     return Path("/proc/loadavg").read_text().split()[0] if Path("/proc/loadavg").exists() else "?"
 
@@ -59,9 +68,10 @@ def load_1min() -> str:
 async def run_level(scenarios: list[Scenario], concurrency: int, repeat: int, out: Path) -> Level:
     before = load_1min()
     options = RunOptions(out=out, concurrency=concurrency, repeat=repeat, render=False)
-    start = time.monotonic()
+    start, cpu = time.monotonic(), cpu_s()
     report, _ = await run_suite(scenarios, options)
-    return Level(concurrency, time.monotonic() - start, report, f"{before}->{load_1min()}")
+    wall = time.monotonic() - start
+    return Level(concurrency, wall, report, f"{before}->{load_1min()}", cpu_s() - cpu)
 
 
 async def main(suite: Path, levels: list[int], repeat: int) -> None:
@@ -82,16 +92,17 @@ async def main(suite: Path, levels: list[int], repeat: int) -> None:
         f"x{floor / base.wall_s:.2f} of its wall time; sum of sessions "
         f"{sum(s.duration_s or 0.0 for s in base.report.scenarios):.1f} s"
     )
-    print("  c   wall s   ratio  verdicts=c1  order=plan  passed  longest s  connect ms 1st/others  load")
+    print(HEADER)
     for r in results:
         connects = r.connects()
         others = statistics.median(connects[1:]) if len(connects) > 1 else float("nan")
-        order = [s.instance or s.name for s in r.report.scenarios] == plan
+        same = "yes" if r.verdicts() == base.verdicts() else "NO"
+        order = "yes" if [s.instance or s.name for s in r.report.scenarios] == plan else "NO"
         longest_s = max(s.duration_s or 0.0 for s in r.report.scenarios)
         print(
-            f"{r.concurrency:3d} {r.wall_s:8.1f} {r.wall_s / base.wall_s:7.2f}  "
-            f"{'yes' if r.verdicts() == base.verdicts() else 'NO':>11s}  {'yes' if order else 'NO':>10s}  "
-            f"{r.report.passed!s:>6s} {longest_s:10.1f} {connects[0]:11.1f} / {others:6.1f}  {r.load}"
+            f"{r.concurrency:3d} {r.wall_s:7.1f} {r.wall_s / base.wall_s:6.2f}  {same:>11s}  {order:>10s}  "
+            f"{r.report.passed!s:>6s} {longest_s:10.1f} {connects[0]:11.1f} / {others:6.1f}  "
+            f"{r.cpu_s / r.wall_s:5.2f}  {r.load}"
         )
     goal = next((r for r in results if r.concurrency == GOAL_LEVEL), None)
     if goal is not None:
