@@ -28,7 +28,6 @@ from harness.scenario import Scenario, load_suite
 
 GOAL_LEVEL, GOAL_RATIO = 3, 0.6
 HEADER = "  c  wall s  ratio  verdicts=c1  order=plan  passed  longest s  connect ms 1st/others  cores  load"
-Verdicts = list[tuple[str, tuple[bool, ...], tuple[tuple[str, tuple[bool, ...]], ...]]]
 
 
 @dataclass
@@ -39,16 +38,26 @@ class Level:
     load: str  # /proc/loadavg's 1-minute figure before -> after
     cpu_s: float  # CPU time of this process and its workers (ASR, scoring) during the level
 
-    def verdicts(self) -> Verdicts:
-        """Every pass/fail of the run in report order: (session, its own, each turn's)."""
-        return [
-            (
-                s.instance or s.name,
-                tuple(v.passed for v in s.verdicts),
-                tuple((t.name, tuple(v.passed for v in t.verdicts)) for t in s.turns),
-            )
-            for s in self.report.scenarios
-        ]
+    def verdicts(self) -> list[tuple[str, str, bool, str]]:
+        """Every verdict in report order: (session[/turn], name, passed, what was measured)."""
+        found: list[tuple[str, str, bool, str]] = []
+        for s in self.report.scenarios:
+            where = s.instance or s.name
+            found += [(where, v.name, v.passed, v.describe()) for v in s.verdicts]
+            found += [
+                (f"{where}/{t.name}", v.name, v.passed, v.describe()) for t in s.turns for v in t.verdicts
+            ]
+        return found
+
+    def differences(self, base: Level) -> list[str] | None:
+        """The verdicts that differ from ``base``'s (None: the same verdicts, same order)."""
+        mine, theirs = self.verdicts(), base.verdicts()
+        if [v[:3] for v in mine] == [v[:3] for v in theirs]:
+            return None
+        if [v[:2] for v in mine] != [v[:2] for v in theirs]:
+            return ["not the same verdicts, or not in the same order"]
+        pairs = zip(mine, theirs, strict=True)
+        return [f"{a[0]}: {a[3]} (c={base.concurrency}: {b[3]})" for a, b in pairs if a[2] != b[2]]
 
     def connects(self) -> list[float]:
         """connect_total_ms of every session, in plan order."""
@@ -96,7 +105,7 @@ async def main(suite: Path, levels: list[int], repeat: int) -> None:
     for r in results:
         connects = r.connects()
         others = statistics.median(connects[1:]) if len(connects) > 1 else float("nan")
-        same = "yes" if r.verdicts() == base.verdicts() else "NO"
+        same = "yes" if r.differences(base) is None else "NO"
         order = "yes" if [s.instance or s.name for s in r.report.scenarios] == plan else "NO"
         longest_s = max(s.duration_s or 0.0 for s in r.report.scenarios)
         print(
@@ -104,6 +113,9 @@ async def main(suite: Path, levels: list[int], repeat: int) -> None:
             f"{r.report.passed!s:>6s} {longest_s:10.1f} {connects[0]:11.1f} / {others:6.1f}  "
             f"{r.cpu_s / r.wall_s:5.2f}  {r.load}"
         )
+    for r in results:
+        for line in r.differences(base) or []:
+            print(f"  c={r.concurrency} differs: {line}")
     goal = next((r for r in results if r.concurrency == GOAL_LEVEL), None)
     if goal is not None:
         ratio = goal.wall_s / base.wall_s
