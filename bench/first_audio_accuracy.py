@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import IO, ClassVar
 
 from harness.metrics.stats import LatencyStats, summarise
-from harness.runner import RunOptions, run_suite, session_run
+from harness.report.model import ScenarioReport
+from harness.runner import NoObserver, RunOptions, run_suite, session_run
 from harness.scenario import Scenario, load_suite
 from harness.server import ServerConfig, StandInServer
 from harness.server.timing import DelayKind, TimingRecord
@@ -52,18 +53,32 @@ class Level:
     error_ms: list[float] = field(default_factory=list)  # client onset - server send
     calibration_ms: list[float] = field(default_factory=list)  # as tests/runner/test_runner_e2e.py
     late_ms: list[float] = field(default_factory=list)  # server send - its target
-    lag_ms: list[float] = field(default_factory=list)  # event-loop lag, sampled every TICK_S
+    lag_ms: list[float] = field(default_factory=list)  # event-loop lag while sessions run
     connects: list[float] = field(default_factory=list)  # connect_total_ms, plan order
-    unmatched: int = 0
+    unmatched: list[str] = field(default_factory=list)  # turns without a figure, and why
     load: str = ""
 
 
-async def sample_lag(into: list[float]) -> None:
-    """How late a TICK_S sleep wakes up: the time something else held the loop."""
-    while True:
-        start = time.monotonic()
-        await asyncio.sleep(TICK_S)
-        into.append((time.monotonic() - start - TICK_S) * 1000)
+class LagSampler(NoObserver):
+    """How late a TICK_S sleep wakes up while sessions run: the time something else held the loop
+    (or the machine did not give this process a core). Start-up and shutdown are left out."""
+
+    def __init__(self, into: list[float]) -> None:
+        self.into = into
+        self.active = 0
+
+    def session_started(self, instance: str) -> None:
+        self.active += 1
+
+    def session_finished(self, instance: str, report: ScenarioReport) -> None:
+        self.active -= 1
+
+    async def run(self) -> None:
+        while True:
+            start = time.monotonic()
+            await asyncio.sleep(TICK_S)
+            if self.active:
+                self.into.append((time.monotonic() - start - TICK_S) * 1000)
 
 
 async def measure(scenarios: list[Scenario], concurrency: int, repeat: int, delay_ms: float) -> Level:
@@ -81,9 +96,10 @@ async def measure(scenarios: list[Scenario], concurrency: int, repeat: int, dela
                 repeat=repeat,
                 render=False,
             )
-            sampler = asyncio.create_task(sample_lag(level.lag_ms))
+            lag = LagSampler(level.lag_ms)
+            sampler = asyncio.create_task(lag.run())
             try:
-                report, run_dir = await run_suite(scenarios, options)
+                report, run_dir = await run_suite(scenarios, options, lag)
             finally:
                 sampler.cancel()
             sent: dict[str, TimingRecord] = {
@@ -106,7 +122,8 @@ async def measure(scenarios: list[Scenario], concurrency: int, repeat: int, dela
             record = sent.get(turn.response_id or "")
             created_t = created.get(turn.response_id or "")
             if None in (first_audio, created_ms, created_t) or record is None or record.actual_at is None:
-                level.unmatched += 1
+                why = turn.error or f"{turn.response_status}, first_audio_ms {first_audio}"
+                level.unmatched.append(f"{instance}/{turn.name} ({why})")
                 continue
             assert first_audio is not None and created_ms is not None and created_t is not None
             assert record.actual_ms is not None
@@ -135,9 +152,11 @@ async def main(suite: Path, levels: list[int], repeat: int, delay_ms: float) -> 
         level = await measure(scenarios, concurrency, repeat, delay_ms)
         others = statistics.median(level.connects[1:]) if len(level.connects) > 1 else float("nan")
         print(
-            f"concurrency {concurrency}: load {level.load}, unmatched turns {level.unmatched}, "
+            f"concurrency {concurrency}: load {level.load}, turns without a figure {len(level.unmatched)}, "
             f"connect_total_ms first {level.connects[0]:.1f} vs others p50 {others:.1f}"
         )
+        for turn in level.unmatched[:3]:
+            print(f"    no figure: {turn}")
         error = summarise(level.error_ms)
         print(row("error: onset - server send (ms)", error))
         print(row("calibration-test style (ms)", summarise(level.calibration_ms)))
