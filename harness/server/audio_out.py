@@ -49,6 +49,7 @@ class PlaybackSegment:
         self.position = 0
         self.cut = False
         self.started: asyncio.Future[None] = loop.create_future()
+        self.started_at: float | None = None  # time.monotonic() when its first samples went to the sender
         self.finished: asyncio.Future[None] = loop.create_future()
         self._marks: list[tuple[int, asyncio.Future[None]]] = []
 
@@ -73,6 +74,8 @@ class PlaybackSegment:
         """Advance by up to ``count`` samples; returns where the taken span starts."""
         start = self.position
         self.position = min(self.length, start + count)
+        if self.started_at is None and self.position > start:
+            self.started_at = time.monotonic()
         _resolve(self.started)
         pending = []
         for offset, future in self._marks:

@@ -32,7 +32,7 @@ from harness.server.audio_out import PlaybackSegment, ReplyTrack
 from harness.server.config import ResponsePacing
 from harness.server.ids import new_id, random_alphanumerics
 from harness.server.opus_replies import EncodedVoice
-from harness.server.timing import CallTiming, DelayKind, TimingRecord, elapsed_ms, wait_until_ms
+from harness.server.timing import CallTiming, DelayKind, TimingRecord, wait_until_ms
 from harness.server.tts import Synthesizer
 
 logger = logging.getLogger(__name__)
@@ -161,7 +161,7 @@ class ResponseRun:
         if speech is None:
             for chunk in text.split(" "):
                 self._delta(E.RESPONSE_OUTPUT_TEXT_DELTA, chunk if not self.delivered else " " + chunk)
-            self._first_audio.actual_ms = elapsed_ms(self.created_at)
+            self._first_audio.reached(self.created_at)
             self._finish("completed", None)
             return
         self.segment = self.host.track.play(speech, tag=self.id)
@@ -224,7 +224,7 @@ class ResponseRun:
         assert segment is not None
         await asyncio.wait({segment.started, segment.finished}, return_when=asyncio.FIRST_COMPLETED)
         if segment.started.done() and segment.position > 0 and self._first_audio is not None:
-            self._first_audio.actual_ms = elapsed_ms(self.created_at)
+            self._first_audio.reached(self.created_at, segment.started_at)
         if self.host.pacing is ResponsePacing.GENERATE_AHEAD and not segment.cut:
             self.host.emit(E.OUTPUT_AUDIO_BUFFER_STARTED, response_id=self.id)
         await segment.finished

@@ -34,6 +34,8 @@ class TimingRecord:
     or from ``input_audio_buffer.committed`` (transcription). ``actual_ms`` is what the server
     achieved on its monotonic clock: the first audio frame handed to the sender, or the
     transcription event sent; it exceeds the target when recognition or synthesis took longer.
+    ``actual_at`` is that instant as a ``time.monotonic()`` reading, so a client in the same
+    process can line it up with its own clock (bench/first_audio_accuracy.py).
     """
 
     call_id: str
@@ -41,6 +43,12 @@ class TimingRecord:
     subject_id: str
     target_ms: float
     actual_ms: float | None = None
+    actual_at: float | None = None
+
+    def reached(self, since: float, at: float | None = None) -> None:
+        """The delay ended at monotonic ``at`` (default: now), counted from monotonic ``since``."""
+        self.actual_at = time.monotonic() if at is None else at
+        self.actual_ms = (self.actual_at - since) * 1000
 
 
 @dataclass
@@ -85,7 +93,3 @@ async def wait_until_ms(since: float, target_ms: float) -> None:
     remaining = since + target_ms / 1000 - time.monotonic()
     if remaining > 0:
         await asyncio.sleep(remaining)
-
-
-def elapsed_ms(since: float) -> float:
-    return (time.monotonic() - since) * 1000

@@ -19,7 +19,7 @@ from harness.server import events, session
 from harness.server.asr import Recognizer
 from harness.server.items import ItemRecord
 from harness.server.persona import Persona
-from harness.server.timing import CallTiming, DelayKind, elapsed_ms, wait_until_ms
+from harness.server.timing import CallTiming, DelayKind, wait_until_ms
 
 logger = logging.getLogger(__name__)
 E = ServerEventType
@@ -64,7 +64,7 @@ class Transcriber:
         delay = self._host.timing.plan(DelayKind.TRANSCRIPTION, record.id)
         record.text.set_result("")
         await wait_until_ms(committed_at, delay.target_ms)
-        delay.actual_ms = elapsed_ms(committed_at)
+        delay.reached(committed_at)
 
     async def _transcribe(self, record: ItemRecord, pcm: bytes, committed_at: float) -> None:
         assert record.text is not None
@@ -87,7 +87,7 @@ class Transcriber:
             return
         record.text.set_result(transcript)
         await wait_until_ms(committed_at, delay.target_ms)
-        delay.actual_ms = elapsed_ms(committed_at)
+        delay.reached(committed_at)
         record.item["content"][0]["transcript"] = transcript
         if not session.transcription_enabled(host.session):
             return

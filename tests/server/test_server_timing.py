@@ -3,6 +3,7 @@ the seeded jitter repeats with its seed, and the server's log tells the truth it
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -89,6 +90,7 @@ async def test_first_audio_and_transcription_are_held(
         record = delayed_server.timing_log.for_response(response_id)
         assert record is not None and record.target_ms == FIRST_AUDIO_MS
         assert record.actual_ms is not None and record.actual_ms >= FIRST_AUDIO_MS
+        assert record.actual_at is not None and record.actual_at < time.monotonic()
         item_record = delayed_server.timing_log.for_response(committed["item_id"])
         assert item_record is not None and item_record.kind is DelayKind.TRANSCRIPTION
 
