@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -38,6 +39,14 @@ DATA_CHANNEL_LABEL = "oai-events"
 CONNECT_TIMEOUT_S = 20.0  # the whole connect: HTTP SDP exchange, ICE/DTLS, session.created/updated
 SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
 HANGUP_TIMEOUT_S = 3.0
+
+
+@dataclass
+class RtpCounters:
+    packets_sent: int | None = None
+    packets_received: int | None = None
+    packets_lost: int | None = None
+    jitter_ms: float | None = None
 
 
 class SessionUpdateRejected(ProtocolError):
@@ -192,6 +201,24 @@ class RealtimeSession:
     def end_output_recording(self) -> CapturedAudio:
         """Close the recording begun last; its length, peak and whether any of it was sound."""
         return self.capture.end_segment()
+
+    async def rtp_stats(self) -> RtpCounters:
+        """Audio RTP counters from aiortc's getStats: packets sent, received, lost, and the
+        received stream's interarrival jitter (RTP units of 1/48000 s, given in ms). On the
+        non-decoding path, which takes the receiver's packets over, only packets received are
+        counted (loss and jitter are None)."""
+        counters = RtpCounters()
+        for report in (await self.pc.getStats()).values():
+            kind = getattr(report, "type", None)
+            if kind == "outbound-rtp" and getattr(report, "kind", None) == "audio":
+                counters.packets_sent = int(report.packetsSent)
+            elif kind == "inbound-rtp" and getattr(report, "kind", None) == "audio":
+                counters.packets_received = int(report.packetsReceived)
+                counters.packets_lost = int(report.packetsLost)
+                counters.jitter_ms = round(float(report.jitter) * 1000 / SAMPLE_RATE, 3)
+        if isinstance(self.capture, PacketLevelCapture):  # its packets never reach aiortc's counters
+            counters.packets_received = self.capture.meter.packets
+        return counters
 
     @property
     def pacing(self) -> PacingStats:

@@ -30,6 +30,9 @@ class Counters:
     sessions_completed: int = 0  # ran every turn with no error
     sessions_failed: int = 0
     turns_completed: int = 0
+    packets_sent: int = 0  # audio RTP, summed over finished sessions
+    packets_received: int = 0
+    packets_lost: int = 0
     failures_by_kind: dict[str, int] = field(default_factory=dict)
     error_events: dict[str, int] = field(default_factory=dict)  # server `error` events by code
 
@@ -38,6 +41,9 @@ class Counters:
         self.sessions_completed += other.sessions_completed
         self.sessions_failed += other.sessions_failed
         self.turns_completed += other.turns_completed
+        self.packets_sent += other.packets_sent
+        self.packets_received += other.packets_received
+        self.packets_lost += other.packets_lost
         for kind, n in other.failures_by_kind.items():
             self.failures_by_kind[kind] = self.failures_by_kind.get(kind, 0) + n
         for code, n in other.error_events.items():
@@ -58,6 +64,9 @@ class Counters:
             self.sessions_completed,
             self.sessions_failed,
             self.turns_completed,
+            self.packets_sent,
+            self.packets_received,
+            self.packets_lost,
             dict(self.failures_by_kind),
             dict(self.error_events),
         )

@@ -78,6 +78,9 @@ def build_summary(
         error_events=dict(counters.error_events),
         error_rate=round(counters.error_rate, 6),
         turns_completed=counters.turns_completed,
+        packets_sent=counters.packets_sent,
+        packets_received=counters.packets_received,
+        packets_lost=counters.packets_lost,
         latency_ms={name: value for name, value in summaries.items() if name != SEND_LAG},
         send_lag_ms=summaries.get(SEND_LAG, stats.total.summary(SEND_LAG)),
         workers=[

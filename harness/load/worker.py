@@ -242,6 +242,10 @@ class LoadWorker:
                 code = str((entry.data.get("error") or {}).get("code") or "unknown")
                 counters.error_events[code] = counters.error_events.get(code, 0) + 1
         counters.turns_completed += sum(turn.error is None for turn in record.turns)
+        rtp = record.rtp or {}
+        counters.packets_sent += int(rtp.get("packets_sent") or 0)
+        counters.packets_received += int(rtp.get("packets_received") or 0)
+        counters.packets_lost += int(rtp.get("packets_lost") or 0)
         kind = record.failure_kind
         if kind is None:
             counters.sessions_completed += 1

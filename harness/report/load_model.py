@@ -57,6 +57,9 @@ class LoadReport(BaseModel):
     error_events: dict[str, int] = Field(default_factory=dict)
     error_rate: float
     turns_completed: int
+    packets_sent: int = Field(default=0, description="Audio RTP packets sent, finished sessions")
+    packets_received: int = Field(default=0, description="Audio RTP packets received, finished sessions")
+    packets_lost: int = Field(default=0, description="Received audio lost (decoding sessions only)")
     latency_ms: dict[str, Percentiles] = Field(default_factory=dict, description="Every metric, merged")
     send_lag_ms: Percentiles = Field(default_factory=dict)
     workers: list[WorkerFigures] = Field(default_factory=list)

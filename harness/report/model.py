@@ -82,6 +82,17 @@ class TokenUsage(BaseModel):
         return self.input_tokens + self.output_tokens
 
 
+class RtpStats(BaseModel):
+    """A session's audio RTP counters at hang-up (aiortc's getStats): what an impaired network shows."""
+
+    packets_sent: int | None = None
+    packets_received: int | None = None
+    packets_lost: int | None = None
+    jitter_ms: float | None = Field(
+        default=None, description="Interarrival jitter (RFC 3550) of received audio"
+    )
+
+
 class ScenarioFile(BaseModel):
     """A scenario file as it was run: its path, content hash and text, and the hashes of its WAVs."""
 
@@ -151,6 +162,7 @@ class ScenarioReport(BaseModel):
     pooled_consistency_wer: PooledWer | None = None
     verdicts: list[Verdict] = Field(default_factory=list, description="Scenario-level expectations")
     started_at: str | None = Field(default=None, description="Wall clock (UTC) when the session began")
+    rtp: RtpStats | None = Field(default=None, description="Audio RTP counters at hang-up")
     duration_s: float | None = Field(default=None, description="Connect to hang-up, monotonic clock")
 
     @property

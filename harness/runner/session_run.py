@@ -8,6 +8,8 @@ the run directory's timeline stream and the worker pool.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -31,6 +33,7 @@ from harness.timeline import Timeline
 logger = logging.getLogger(__name__)
 
 TRANSCRIPTION_GRACE_S = 10.0
+RTP_STATS_TIMEOUT_S = 1.0
 
 # Used when a scenario does not say: push-to-talk turns with input transcription, so a scenario
 # written for the stand-in behaves the same against the live API (whose default is server_vad).
@@ -90,6 +93,7 @@ class SessionDriver:
         self.turns: list[TurnRecord] = []
         self.session: RealtimeSession | None = None
         self.error: tuple[str, FailureKind] | None = None
+        self.rtp: dict[str, float | int | None] | None = None
 
     async def drive(
         self,
@@ -133,8 +137,11 @@ class SessionDriver:
             self.error = (f"internal error {type(exc).__name__}: {exc}", FailureKind.INTERNAL)
 
     async def close(self) -> None:
-        """Hang up (shielded: an interrupt must not leave the call open)."""
+        """Read the RTP counters, then hang up (shielded: an interrupt must not leave the call open)."""
         if self.session is not None:
+            with contextlib.suppress(Exception):  # counters are a nicety; the hang-up is not
+                async with asyncio.timeout(RTP_STATS_TIMEOUT_S):
+                    self.rtp = dataclasses.asdict(await self.session.rtp_stats())
             await asyncio.shield(self.session.close())
 
     def record(self, root: Path) -> SessionRecord:
@@ -144,6 +151,7 @@ class SessionDriver:
             instance=planned.instance,
             root=root,
             entries=tuple(timeline.entries),
+            rtp=self.rtp,
             started_at=timeline.started_at.isoformat(timespec="milliseconds"),
             duration_s=round(timeline.now(), 3),
             turns=tuple(self.turns),

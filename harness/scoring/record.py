@@ -42,6 +42,7 @@ class SessionRecord:
     root: Path  # the run directory; report paths are relative to it
     entries: tuple[TimelineEntry, ...]
     turns: tuple[TurnRecord, ...]
+    rtp: dict[str, float | int | None] | None = None  # audio RTP counters at hang-up
     started_at: str | None = None  # wall clock (ISO 8601, UTC) when the timeline began
     duration_s: float | None = None  # on the session's monotonic clock, connect to hang-up
     variant: dict[str, str] = field(default_factory=dict)

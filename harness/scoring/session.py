@@ -22,7 +22,7 @@ from harness.metrics import (
     session_latency,
 )
 from harness.protocol import ServerEventType
-from harness.report.model import FailureKind, ScenarioReport, TurnReport, Verdict
+from harness.report.model import FailureKind, RtpStats, ScenarioReport, TurnReport, Verdict
 from harness.scoring.record import SessionRecord, TurnRecord
 from harness.scoring.transcripts import (
     ReceivedEvents,
@@ -139,6 +139,7 @@ def score_session(record: SessionRecord, recogniser: Recogniser | None = recogni
         voice=record.voice,
         call_id=record.call_id,
         started_at=record.started_at,
+        rtp=RtpStats.model_validate(record.rtp) if record.rtp is not None else None,
         duration_s=record.duration_s,
         connect_ms=dict(latency.connect),
         error_events=len(events.of_type(ServerEventType.ERROR)),

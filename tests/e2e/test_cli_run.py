@@ -94,6 +94,12 @@ def test_cancel_mid_response_stops_audio(
     assert any(e["type"] == "output_audio_buffer.cleared" for e in mine if e["kind"] == "received")
 
 
+def test_the_session_reports_its_rtp_counters(report: dict[str, Any]) -> None:
+    rtp = report["scenarios"][0]["rtp"]
+    assert rtp["packets_sent"] > 500 and rtp["packets_received"] > 100  # 20 ms packets, both ways
+    assert rtp["packets_lost"] == 0 and 0 <= rtp["jitter_ms"] < 100
+
+
 def test_every_received_event_parses_with_openai_types(
     smoke_run: tuple[CliResult, Path],
 ) -> None:

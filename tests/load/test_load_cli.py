@@ -50,6 +50,7 @@ def test_a_short_load_passes_its_thresholds(run_cli: Cli, short_scenario: Path, 
     assert figures["sessions_failed"] == 0 and figures["turns_completed"] >= 6
     assert figures["latency_ms"]["first_audio_ms"]["count"] >= 6
     assert figures["send_lag_ms"]["count"] > 100
+    assert figures["packets_sent"] > 100 and figures["packets_received"] > 100
     assert {w["worker"] for w in figures["workers"]} == {"w0", "w1"}
     assert all(w["rss_mb"] > 0 for w in figures["workers"]) and figures["rss_mb_per_session"] > 0
     assert figures["series"] and figures["series"][0]["t_s"] == 0
@@ -57,6 +58,8 @@ def test_a_short_load_passes_its_thresholds(run_cli: Cli, short_scenario: Path, 
     # At least one session was sampled: recorded, scored, its timeline and audio kept.
     sampled = report["scenarios"]
     assert sampled and sampled[0]["turns"][0]["assistant_transcript"]
+    rtp = sampled[0]["rtp"]  # a decoding session: aiortc's own counters
+    assert rtp["packets_sent"] > 50 and rtp["packets_received"] > 50 and rtp["packets_lost"] == 0
     assert (run_dir / sampled[0]["turns"][0]["audio_received"]).is_file()
     sessions = {json.loads(line)["session"] for line in (run_dir / "timeline.jsonl").read_text().splitlines()}
     assert sampled[0]["instance"] in sessions
