@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from harness.ice import rtc_configuration
 from harness.server.asr import Recognizer
+from harness.server.asr_cache import TranscriptCache
 from harness.server.audio_in import InputAudioBuffer, consume_track, drain
 from harness.server.audio_out import OutgoingAudioTrack, PacketAudioTrack, ReplyTrack
 from harness.server.config import ServerConfig
@@ -47,6 +48,7 @@ class Engines:
     tts: Synthesizer | EncodedVoice
     default_persona: Persona
     timing_log: TimingLog = field(default_factory=TimingLog)
+    transcripts: TranscriptCache | None = None  # load mode: each distinct clip recognised once
     calls_created: int = 0
 
     def new_track(self) -> ReplyTrack:
@@ -93,6 +95,7 @@ class Call:
             tts=engines.tts,
             timing=CallTiming(engines.config, self.id, engines.calls_created, engines.timing_log),
             persona=persona,
+            transcripts=engines.transcripts,
         )
         self._channel: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()
