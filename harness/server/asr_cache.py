@@ -136,6 +136,10 @@ class TranscriptCache:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def clear(self) -> None:
+        """Forget every stored transcript (recognitions in flight still store theirs)."""
+        self._entries.clear()
+
     async def transcribe(self, key: Fingerprint, pcm: bytes, recognise: Recognise) -> str:
         """The transcript stored for ``key``, else ``recognise(pcm)`` (once for concurrent callers)."""
         found = self._entries.get(key)
