@@ -8,13 +8,14 @@ work done again and again, and the reply waits for it.
 - :class:`PacketLog` (one per call, kept by the input buffer and fed by the
   :class:`~harness.server.decode_gate.DecodeGate`) records a digest of every Opus payload
   received since the last commit or clear, on the call's audio clock. At the commit,
-  :meth:`PacketLog.fingerprint` hashes the packets of the committed span with the runs of
-  silence at its edges left out (the silence before and after a clip varies with the client's
-  timing; the clip does not). Silence is a payload seen at least :data:`SILENCE_RUN` times in a
-  row in this call (an encoder sending a steady silent stream repeats its packet), or one of at
-  most two bytes (a TOC-only / DTX frame). The key also holds the packet count and total
-  length: any differing speech packet, a different clip or a normally-encoded stream gives
-  another key, a miss, never a false hit.
+  :meth:`PacketLog.fingerprint` hashes the speech packets of the committed span: runs of
+  silence at its edges are left out and one inside counts as a gap, whatever its length (the
+  silence around and between clips varies with the client's timing; the clips do not).
+  Silence is a payload seen at least :data:`SILENCE_RUN` times in a row (an encoder sending a
+  steady silent stream repeats its packet; learnt across the server's calls), or one of at
+  most two bytes (a TOC-only / DTX frame). The key also holds the speech packet count and
+  their total length: any differing speech packet, a different clip or a normally-encoded
+  stream gives another key, a miss, never a false hit.
 - :class:`TranscriptCache` (one per server) maps fingerprints to transcripts, bounded (least
   recently used first out); concurrent misses for one fingerprint share one recognition.
 
@@ -61,11 +62,11 @@ def _digest(payload: bytes) -> bytes:
 class PacketLog:
     """Digests of one call's incoming packets since the last commit or clear (bounded)."""
 
-    def __init__(self, max_packets: int) -> None:
+    def __init__(self, max_packets: int, silent: set[bytes] | None = None) -> None:
         self._entries: deque[_Entry] = deque()
         self._max = max(1, max_packets)
         self._dropped_to_ms: float | None = None
-        self._silent: set[bytes] = set()
+        self._silent: set[bytes] = set() if silent is None else silent
         self._last: bytes | None = None
         self._run = 0
 
@@ -81,9 +82,7 @@ class PacketLog:
         digest = _digest(payload)
         self._run = self._run + 1 if digest == self._last else 1
         self._last = digest
-        if self._run == SILENCE_RUN and digest not in self._silent and len(self._silent) < _MAX_SILENT:
-            self._silent.add(digest)
-        if len(payload) <= SHORT_PAYLOAD:
+        if (self._run == SILENCE_RUN or len(payload) <= SHORT_PAYLOAD) and len(self._silent) < _MAX_SILENT:
             self._silent.add(digest)
         if len(self._entries) >= self._max:
             self._dropped_to_ms = self._entries.popleft().end_ms
@@ -109,9 +108,18 @@ class PacketLog:
         if not core or not all(entry.decoded for entry in core):
             return None
         hasher = hashlib.blake2b(digest_size=16)
+        speech, length, in_gap = 0, 0, False
         for entry in core:
+            if entry.digest in self._silent:  # a gap counts, not its length
+                if not in_gap:
+                    hasher.update(b"gap")
+                in_gap = True
+                continue
+            in_gap = False
             hasher.update(entry.digest)
-        return Fingerprint(hasher.digest(), len(core), sum(entry.length for entry in core))
+            speech += 1
+            length += entry.length
+        return Fingerprint(hasher.digest(), speech, length)
 
 
 Recognise = Callable[[bytes], Awaitable[str]]
@@ -129,6 +137,7 @@ class TranscriptCache:
         self._entries: OrderedDict[Fingerprint, str] = OrderedDict()
         self._size = max(1, size)
         self._pending: dict[Fingerprint, asyncio.Task[str]] = {}
+        self.silent_payloads: set[bytes] = set()  # shared by the calls' packet logs
         self.hits = 0
         self.shared = 0
         self.recognitions = 0

@@ -20,7 +20,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from harness.ice import rtc_configuration
 from harness.server.asr import Recognizer
-from harness.server.asr_cache import TranscriptCache
+from harness.server.asr_cache import PacketLog, TranscriptCache
 from harness.server.audio_in import InputAudioBuffer, consume_track, drain
 from harness.server.audio_out import OutgoingAudioTrack, PacketAudioTrack, ReplyTrack
 from harness.server.config import ServerConfig
@@ -84,6 +84,9 @@ class Call:
         self.track = engines.new_track()
         self.decode_gate: DecodeGate | None = None
         self.input_audio = InputAudioBuffer(engines.config.max_input_buffer_seconds)
+        if engines.transcripts is not None:  # load mode: the decode gate logs packets here
+            max_packets = int(self.input_audio.max_ms / 10) + 1  # shorter packets: no fingerprint
+            self.input_audio.packets = PacketLog(max_packets, engines.transcripts.silent_payloads)
         engines.calls_created += 1
         self.conversation = Conversation(
             config=engines.config,

@@ -106,6 +106,20 @@ async def smoke_turn(server: StandInServer, spoken: np.ndarray | None) -> TurnSe
         )
 
 
+def count_recognitions(server: StandInServer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The PCM length of every turn the server's recogniser is asked for, from now on."""
+    assert server._asr is not None
+    recognised: list[int] = []
+    transcribe = server._asr.transcribe
+
+    async def counting(pcm: bytes) -> str:
+        recognised.append(len(pcm))
+        return await transcribe(pcm)
+
+    monkeypatch.setattr(server._asr, "transcribe", counting)
+    return recognised
+
+
 @in_module_loop
 @pytest.mark.parametrize("turn", ["typed", "spoken"])
 async def test_load_mode_answers_a_smoke_turn_as_normal_mode_does(
@@ -127,15 +141,8 @@ async def test_load_mode_neither_decodes_nor_recognises_what_no_turn_needs(
     servers: dict[str, StandInServer], sentence_audio: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = servers["load"]
-    assert server._asr is not None and server._encoded is not None
-    recognised: list[int] = []
-    transcribe = server._asr.transcribe
-
-    async def counting(pcm: bytes) -> str:
-        recognised.append(len(pcm))
-        return await transcribe(pcm)
-
-    monkeypatch.setattr(server._asr, "transcribe", counting)
+    assert server._encoded is not None
+    recognised = count_recognitions(server, monkeypatch)
     persona = {PERSONA_HEADER: encode_persona(CANNED_YAML)}
     async with connected(server, headers=persona) as peer, connected(server, headers=persona) as other:
         await peer.configure(audio={"input": {"turn_detection": None, "transcription": None}})
@@ -197,15 +204,7 @@ async def test_load_mode_recognises_each_distinct_clip_once(
     vad: bool,
 ) -> None:
     server = servers[mode]
-    assert server._asr is not None
-    recognised: list[int] = []
-    transcribe = server._asr.transcribe
-
-    async def counting(pcm: bytes) -> str:
-        recognised.append(len(pcm))
-        return await transcribe(pcm)
-
-    monkeypatch.setattr(server._asr, "transcribe", counting)
+    recognised = count_recognitions(server, monkeypatch)
     cache = server.transcript_cache
     assert (cache is None) is (mode == "normal")
     if cache is not None:
@@ -332,3 +331,5 @@ def test_packet_fingerprint_ignores_silent_edges_and_nothing_else() -> None:
     assert fingerprint([silence] * 3 + changed + [silence] * 4) != key  # one byte differs
     assert fingerprint([silence] * 3 + clip + [silence] * 4, decoded=False) is None  # not heard
     assert fingerprint([silence] * 6) is None  # nothing but silence: recognised as it is
+    gapped = [*clip[:2], *[silence] * 5, *clip[2:]]
+    assert fingerprint(gapped) == fingerprint([*clip[:2], *[silence] * 9, *clip[2:]]) != key  # a gap
