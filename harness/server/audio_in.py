@@ -13,6 +13,8 @@ from collections.abc import Callable
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from harness.server.asr_cache import Fingerprint, PacketLog
+
 ASR_RATE = 16_000
 BYTES_PER_MS = ASR_RATE * 2 // 1000  # 16 kHz mono s16
 
@@ -29,6 +31,9 @@ class InputAudioBuffer:
     ``decode`` False (load mode, when no VAD or recognition needs the sound): frames are not
     decoded; :meth:`skip` counts them, so the clock, the buffer's duration and the committed
     turn's length stay right (the "unheard" audio is held as a length, before any decoded PCM).
+
+    ``packets`` (load mode, set by the decode gate) logs the encoded packets behind the buffered
+    audio, for the recognition cache's :meth:`fingerprint` (see :mod:`harness.server.asr_cache`).
     """
 
     def __init__(self, max_seconds: float) -> None:
@@ -39,6 +44,11 @@ class InputAudioBuffer:
         self.received_ms = 0.0
         self.decode = True
         self.listeners: list[Callable[[bytes, float], None]] = []
+        self.packets: PacketLog | None = None
+
+    @property
+    def max_ms(self) -> float:
+        return self._max_ms
 
     @property
     def duration_ms(self) -> float:
@@ -66,6 +76,14 @@ class InputAudioBuffer:
         self.received_ms += ms
         self._unheard_ms = min(self._unheard_ms + ms, self._max_ms - len(self._pcm) / BYTES_PER_MS)
 
+    def fingerprint(self, from_ms: float | None = None) -> Fingerprint | None:
+        """What :meth:`take` with the same ``from_ms`` would commit, as packets (None without a
+        packet log, or when the span has no cacheable speech)."""
+        if self.packets is None:
+            return None
+        start = self.start_ms if from_ms is None else max(from_ms, self.start_ms)
+        return self.packets.fingerprint(start)
+
     def take(self, from_ms: float | None = None) -> tuple[bytes, float]:
         """The buffered audio (from ``from_ms`` on the audio clock, if later than the buffer's
         start) and its length in ms: the committed turn. The buffer starts over."""
@@ -82,6 +100,8 @@ class InputAudioBuffer:
     def clear(self) -> None:
         self._pcm.clear()
         self._unheard_ms = 0.0
+        if self.packets is not None:
+            self.packets.clear()
 
 
 async def consume_track(track: MediaStreamTrack, buffer: InputAudioBuffer) -> None:

@@ -20,6 +20,7 @@ from aiortc.mediastreams import MediaStreamTrack
 
 from harness.ice import rtc_configuration
 from harness.server.asr import Recognizer
+from harness.server.asr_cache import PacketLog, TranscriptCache
 from harness.server.audio_in import InputAudioBuffer, consume_track, drain
 from harness.server.audio_out import OutgoingAudioTrack, PacketAudioTrack, ReplyTrack
 from harness.server.config import ServerConfig
@@ -47,6 +48,7 @@ class Engines:
     tts: Synthesizer | EncodedVoice
     default_persona: Persona
     timing_log: TimingLog = field(default_factory=TimingLog)
+    transcripts: TranscriptCache | None = None  # load mode: each distinct clip recognised once
     calls_created: int = 0
 
     def new_track(self) -> ReplyTrack:
@@ -82,6 +84,9 @@ class Call:
         self.track = engines.new_track()
         self.decode_gate: DecodeGate | None = None
         self.input_audio = InputAudioBuffer(engines.config.max_input_buffer_seconds)
+        if engines.transcripts is not None:  # load mode: the decode gate logs packets here
+            max_packets = int(self.input_audio.max_ms / 10) + 1  # shorter packets: no fingerprint
+            self.input_audio.packets = PacketLog(max_packets, engines.transcripts.silent_payloads)
         engines.calls_created += 1
         self.conversation = Conversation(
             config=engines.config,
@@ -93,6 +98,7 @@ class Call:
             tts=engines.tts,
             timing=CallTiming(engines.config, self.id, engines.calls_created, engines.timing_log),
             persona=persona,
+            transcripts=engines.transcripts,
         )
         self._channel: Any = None
         self._tasks: set[asyncio.Task[Any]] = set()

@@ -82,6 +82,7 @@ class ServerConfig:
     seed: int = 0
     asr_workers: int = 2
     tts_cache_size: int = 64
+    transcript_cache_size: int = 256  # load mode: distinct committed clips whose transcript is kept
     flite_path: str = "flite"
     max_call_seconds: float = 30 * 60
     max_input_buffer_seconds: float = 5 * 60

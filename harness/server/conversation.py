@@ -26,6 +26,7 @@ from typing import Any
 from harness.protocol import ClientEventType, ServerEventType
 from harness.server import events, session
 from harness.server.asr import Recognizer
+from harness.server.asr_cache import TranscriptCache
 from harness.server.audio_in import InputAudioBuffer
 from harness.server.audio_out import ReplyTrack
 from harness.server.config import ServerConfig
@@ -63,6 +64,7 @@ class Conversation:
         tts: Synthesizer | EncodedVoice,
         timing: CallTiming,
         persona: Persona,
+        transcripts: TranscriptCache | None = None,
     ) -> None:
         self.config = config
         self.session = session_config
@@ -75,7 +77,7 @@ class Conversation:
         self.persona = persona
         self.input_audio = input_audio
         self._send = send
-        self.transcriber = Transcriber(self, asr, persona, load=config.load)
+        self.transcriber = Transcriber(self, asr, persona, load=config.load, cache=transcripts)
         self.items = ItemStore()
         self._item_events = ItemEvents(self.items, self.emit)
         self.active: ResponseRun | None = None
@@ -272,6 +274,7 @@ class Conversation:
                 f"{MIN_COMMIT_MS}ms of audio, but buffer only has {buffered_ms:.2f}ms of audio.",
                 code="input_audio_buffer_commit_empty",
             )
+        fingerprint = self.input_audio.fingerprint(from_ms)  # load mode: keys the recognition cache
         pcm, audio_ms = self.input_audio.take(from_ms)
         item = events.user_audio_item(item_id or events.new_item_id(), None)
         transcript: asyncio.Future[str] = asyncio.get_running_loop().create_future()
@@ -282,7 +285,8 @@ class Conversation:
         self.emit(E.INPUT_AUDIO_BUFFER_COMMITTED, previous_item_id=previous, item_id=item["id"])
         self.emit(E.CONVERSATION_ITEM_ADDED, previous_item_id=previous, item=item)
         self.emit(E.CONVERSATION_ITEM_DONE, previous_item_id=previous, item=item)
-        self.spawn(self.transcriber.run(record, pcm, time.monotonic()), name=f"rth-asr-{item['id']}")
+        run = self.transcriber.run(record, pcm, time.monotonic(), fingerprint)
+        self.spawn(run, name=f"rth-asr-{item['id']}")
         return str(item["id"])
 
     # -- responses and output audio --------------------------------------------------------------

@@ -11,8 +11,10 @@ decoder threads the GIL hand-offs (``Condition.notify``) cost more than the deco
 - while it is on (VAD or recognition), it decodes Opus itself, to the 16 kHz mono the buffer
   keeps (what ``consume_track`` makes of aiortc's frames), with no thread in between.
 
-The end-of-stream marker, and any codec but Opus, still go to aiortc's decoder. The hook is one
-instance attribute of one receiver (nothing global). Should aiortc rename it,
+Either way it logs each packet's payload digest in the buffer's
+:class:`~harness.server.asr_cache.PacketLog`, which fingerprints a committed turn for the
+recognition cache. The end-of-stream marker, and any codec but Opus, still go to aiortc's
+decoder. The hook is one instance attribute of one receiver (nothing global). Should aiortc rename it,
 :func:`install_decode_gate` says so and leaves the receiver decoding (normal mode's behaviour).
 """
 
@@ -26,6 +28,7 @@ from typing import Any
 import av
 
 from harness.protocol import FRAME_SAMPLES, SAMPLE_RATE
+from harness.server.asr_cache import PacketLog
 from harness.server.audio_in import ASR_RATE, InputAudioBuffer
 
 logger = logging.getLogger(__name__)
@@ -97,6 +100,9 @@ class DecodeGate:
         self._inner = inner
         self._buffer = buffer
         self._opus: InlineOpusDecoder | None = None
+        if buffer.packets is None:
+            buffer.packets = PacketLog(int(buffer.max_ms / 10) + 1)  # shorter packets: no fingerprint
+        self._packets = buffer.packets
         self.skipped_frames = 0
         self.decoded_frames = 0
 
@@ -105,14 +111,18 @@ class DecodeGate:
             self._inner.put(item, block, timeout)
             return
         codec, encoded_frame = item
-        if not self._buffer.decode:
+        data = encoded_frame.data
+        decode, opus = self._buffer.decode, str(codec.name).lower() == "opus"
+        duration = frame_duration_ms(codec, data)
+        self._packets.record(data, self._buffer.received_ms, duration, decoded=decode and opus)
+        if not decode:
             self.skipped_frames += 1
-            self._buffer.skip(frame_duration_ms(codec, encoded_frame.data))
-        elif str(codec.name).lower() == "opus":
+            self._buffer.skip(duration)
+        elif opus:
             if self._opus is None:
                 self._opus = InlineOpusDecoder()
             self.decoded_frames += 1
-            pcm = self._opus.decode(encoded_frame.data)
+            pcm = self._opus.decode(data)
             if pcm:
                 self._buffer.append(pcm)
         else:

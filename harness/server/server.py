@@ -14,6 +14,7 @@ from types import TracebackType
 from aiohttp import web
 
 from harness.server.asr import Recognizer
+from harness.server.asr_cache import TranscriptCache
 from harness.server.call import Call, Engines
 from harness.server.cluster import Siblings, WorkerSpec
 from harness.server.config import ServerConfig, api_base_url
@@ -50,6 +51,7 @@ class StandInServer:
         self._asr: Recognizer | None = None
         self._warm_up: asyncio.Task[None] | None = None
         self._encoded: EncodedVoice | None = None
+        self._transcripts: TranscriptCache | None = None
         self._port: int | None = None
         self._persona = self._load(config.persona)
         self.timing_log = TimingLog()
@@ -71,6 +73,11 @@ class StandInServer:
         return persona if isinstance(persona, Persona) else load_persona(persona)
 
     @property
+    def transcript_cache(self) -> TranscriptCache | None:
+        """Load mode's recognition cache (its ``hits``/``recognitions`` counters); None otherwise."""
+        return self._transcripts
+
+    @property
     def persona(self) -> Persona:
         """The default persona: for calls without an ``X-Rth-Persona`` header."""
         return self._persona
@@ -86,12 +93,14 @@ class StandInServer:
         synthesizer = Synthesizer(self.config.flite_path, self.config.tts_cache_size)
         if self.config.load:
             self._encoded = EncodedVoice(synthesizer, self.config.tts_cache_size)
+            self._transcripts = TranscriptCache(self.config.transcript_cache_size)
         engines = Engines(
             config=self.config,
             asr=self._asr,
             tts=self._encoded or synthesizer,
             default_persona=self._persona,
             timing_log=self.timing_log,
+            transcripts=self._transcripts,
         )
         api = self._api(engines)
         self._runner = web.AppRunner(api.app(), handle_signals=False, max_field_size=MAX_FIELD_SIZE)
@@ -136,6 +145,8 @@ class StandInServer:
             with contextlib.suppress(BaseException):
                 await self._warm_up
             self._warm_up = None
+        if self._transcripts is not None:
+            await self._transcripts.close()
         if self._asr is not None:
             await self._asr.close()
             self._asr = None

@@ -13,6 +13,7 @@ import queue
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,9 +22,12 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from harness.client import RealtimeSession, Target
+from harness.client.opus_input import OpusClipCache
 from harness.protocol import FRAME_SAMPLES, SAMPLE_RATE
 from harness.protocol.standin import PERSONA_HEADER, encode_persona
 from harness.server import ResponsePacing, ServerConfig, StandInServer, parse_persona
+from harness.server.asr_cache import PacketLog
 from harness.server.audio_in import BYTES_PER_MS, InputAudioBuffer
 from harness.server.audio_out import PacketAudioTrack
 from harness.server.decode_gate import DecodeGate, opus_duration_ms
@@ -102,6 +106,20 @@ async def smoke_turn(server: StandInServer, spoken: np.ndarray | None) -> TurnSe
         )
 
 
+def count_recognitions(server: StandInServer, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The PCM length of every turn the server's recogniser is asked for, from now on."""
+    assert server._asr is not None
+    recognised: list[int] = []
+    transcribe = server._asr.transcribe
+
+    async def counting(pcm: bytes) -> str:
+        recognised.append(len(pcm))
+        return await transcribe(pcm)
+
+    monkeypatch.setattr(server._asr, "transcribe", counting)
+    return recognised
+
+
 @in_module_loop
 @pytest.mark.parametrize("turn", ["typed", "spoken"])
 async def test_load_mode_answers_a_smoke_turn_as_normal_mode_does(
@@ -123,15 +141,8 @@ async def test_load_mode_neither_decodes_nor_recognises_what_no_turn_needs(
     servers: dict[str, StandInServer], sentence_audio: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = servers["load"]
-    assert server._asr is not None and server._encoded is not None
-    recognised: list[int] = []
-    transcribe = server._asr.transcribe
-
-    async def counting(pcm: bytes) -> str:
-        recognised.append(len(pcm))
-        return await transcribe(pcm)
-
-    monkeypatch.setattr(server._asr, "transcribe", counting)
+    assert server._encoded is not None
+    recognised = count_recognitions(server, monkeypatch)
     persona = {PERSONA_HEADER: encode_persona(CANNED_YAML)}
     async with connected(server, headers=persona) as peer, connected(server, headers=persona) as other:
         await peer.configure(audio={"input": {"turn_detection": None, "transcription": None}})
@@ -165,6 +176,60 @@ async def test_load_mode_neither_decodes_nor_recognises_what_no_turn_needs(
         _, completed = await peer.expect("conversation.item.input_audio_transcription.completed", after=mark)
         assert "weather" in completed["transcript"] and len(recognised) == 1
         assert call.decode_gate.skipped_frames - skipped < 10
+
+
+async def clip_turn(session: RealtimeSession, wav: Path, *, vad: bool) -> str:
+    """One pre-encoded clip as ``rth load`` sends it, committed by hand or by VAD; the transcript."""
+    await session.play(wav)
+    if not vad:
+        # aiortc's receiver holds the last few packets until more arrive: committing at once would
+        # race them (a shorter span is other audio, and rightly another key), so let silence follow.
+        await asyncio.sleep(0.3)
+        await session.send({"type": "input_audio_buffer.commit"})
+        await session.send({"type": "response.create"})
+    heard = await session.wait_for("conversation.item.input_audio_transcription.completed", timeout=20)
+    await session.wait_for("response.done", timeout=20)
+    return str(heard["transcript"])
+
+
+@in_module_loop
+@pytest.mark.parametrize(("mode", "vad"), [("load", False), ("load", True), ("normal", False)])
+async def test_load_mode_recognises_each_distinct_clip_once(
+    servers: dict[str, StandInServer],
+    sentence_audio: np.ndarray,
+    hello_audio: np.ndarray,
+    speech_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    mode: str,
+    vad: bool,
+) -> None:
+    server = servers[mode]
+    recognised = count_recognitions(server, monkeypatch)
+    cache = server.transcript_cache
+    assert (cache is None) is (mode == "normal")
+    if cache is not None:
+        cache.clear()  # the other parameters' turns (a VAD turn keys like the same clip committed by hand)
+    before = (cache.recognitions, cache.hits + cache.shared) if cache is not None else (0, 0)
+    detection = {"type": "server_vad"} if vad else None
+    config = {"type": "realtime", "audio": {"input": {**SMOKE_INPUT, "turn_detection": detection}}}
+    clips, target = OpusClipCache(), Target(server.base_url, API_KEY)
+    sessions = [
+        await RealtimeSession.connect(target, session_config=config, opus_clips=clips, decode_output=False)
+        for _ in range(2)
+    ]
+    sentence, hello = speech_dir / "sentence.wav", speech_dir / "hello.wav"
+    async with sessions[0], sessions[1]:
+        first = await clip_turn(sessions[0], sentence, vad=vad)
+        second = await clip_turn(sessions[1], sentence, vad=vad)
+        hellos = await asyncio.gather(*(clip_turn(s, hello, vad=vad) for s in sessions))  # at once
+        packets = [server.calls[c].input_audio.packets for c in list(server.calls)[-2:]]
+
+    assert first == second == SENTENCE and hellos[0] == hellos[1] != first
+    if cache is None:  # normal mode recognises every turn and logs no packets
+        assert len(recognised) == 4 and packets == [None, None]
+        return
+    assert len(recognised) == 2, "each clip recognised once: the same one hits, another misses"
+    assert (cache.recognitions, cache.hits + cache.shared) == (before[0] + 2, before[1] + 2)
 
 
 async def spoken_turn(peer: RawPeer, audio: np.ndarray) -> None:
@@ -246,3 +311,25 @@ def test_personas_say_when_their_reply_needs_the_words() -> None:
     assert not canned.needs_transcript
     assert (canned.reply_unheard(True), canned.reply_unheard(False)) == (canned.reply("x"), canned.reply(""))
     assert WEATHER.needs_transcript and parse_persona({"name": "echo"}).needs_transcript
+
+
+def test_packet_fingerprint_ignores_silent_edges_and_nothing_else() -> None:
+    silence, clip = b"\xf8\xff\xfe", [bytes([0x78, i]) * 20 for i in range(5)]
+
+    def fingerprint(packets: list[bytes], *, from_ms: float = 0.0, decoded: bool = True) -> Any:
+        log = PacketLog(1000)
+        for i, payload in enumerate(packets):
+            log.record(payload, i * 20.0, 20.0, decoded=decoded)
+        return log.fingerprint(from_ms)
+
+    key = fingerprint([silence] * 3 + clip + [silence] * 4)
+    assert key is not None and (key.packets, key.length) == (5, 200)
+    assert fingerprint([silence] * 9 + clip + [silence] * 3) == key  # other silence around it
+    assert fingerprint([silence] * 9 + clip + [silence] * 3, from_ms=150) == key  # a VAD span
+    assert fingerprint([silence] * 3 + clip[:4] + [silence] * 4) != key  # a packet short
+    changed = [*clip[:2], clip[2][:-1] + b"\x00", *clip[3:]]
+    assert fingerprint([silence] * 3 + changed + [silence] * 4) != key  # one byte differs
+    assert fingerprint([silence] * 3 + clip + [silence] * 4, decoded=False) is None  # not heard
+    assert fingerprint([silence] * 6) is None  # nothing but silence: recognised as it is
+    gapped = [*clip[:2], *[silence] * 5, *clip[2:]]
+    assert fingerprint(gapped) == fingerprint([*clip[:2], *[silence] * 9, *clip[2:]]) != key  # a gap
