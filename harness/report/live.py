@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from types import TracebackType
+from typing import Any, Self
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -18,17 +19,42 @@ from rich.text import Text
 from harness.report.model import ScenarioReport
 
 
-class LiveView:
+class TerminalLive:
+    """A rich ``Live`` region on a terminal, nothing elsewhere (CI logs get lines instead)."""
+
+    def __init__(self, console: Console, **live_options: Any) -> None:
+        self.console = console
+        self._live_options = live_options
+        self._live: Live | None = None
+
+    def __enter__(self) -> Self:
+        if self.console.is_terminal:
+            self._live = Live(self.renderable(), console=self.console, **self._live_options)
+            self._live.__enter__()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._live is not None:
+            self._live.__exit__(exc_type, exc, tb)
+            self._live = None
+
+    def renderable(self) -> Any:
+        """What the region shows from the start (None: whatever ``update`` gives it later)."""
+        return None
+
+
+class LiveView(TerminalLive):
     """A :class:`harness.runner.RunObserver` that draws on ``console``."""
 
     def __init__(self, console: Console, planned: int, concurrency: int) -> None:
-        self.console = console
+        super().__init__(console, refresh_per_second=4, transient=True)
         self.planned = planned
         self.concurrency = concurrency
         self.running: dict[str, tuple[float, str]] = {}  # instance -> (started, current turn)
         self.passed = 0
         self.failed = 0
-        self._live: Live | None = None
 
     # ---- RunObserver -----------------------------------------------------------------------
 
@@ -60,6 +86,9 @@ class LiveView:
             highlight=False,
         )
 
+    def renderable(self) -> Any:
+        return self  # drawn afresh at each refresh through __rich__
+
     def __rich__(self) -> Group:
         """Drawn afresh at every refresh, so elapsed times tick between events."""
         done = self.passed + self.failed
@@ -75,16 +104,3 @@ class LiveView:
         for instance, (started, turn) in sorted(self.running.items()):
             table.add_row(instance, turn, f"{now - started:.1f} s")
         return Group(header, table)
-
-    def __enter__(self) -> LiveView:
-        if self.console.is_terminal:
-            self._live = Live(self, console=self.console, refresh_per_second=4, transient=True)
-            self._live.__enter__()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._live is not None:
-            self._live.__exit__(exc_type, exc, tb)
-            self._live = None

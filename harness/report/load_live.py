@@ -8,14 +8,13 @@ In CI logs (not a terminal): one line every 10 s.
 from __future__ import annotations
 
 import time
-from types import TracebackType
 
 from rich.console import Console
-from rich.live import Live
 from rich.table import Table
 
 from harness.load.stats import SEND_LAG, LoadStats
 from harness.load.thresholds import ThresholdResult
+from harness.report.live import TerminalLive
 from harness.report.load_model import LoadReport
 
 TERMINAL_EVERY_S = 2.0
@@ -26,10 +25,9 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-class LoadLiveView:
+class LoadLiveView(TerminalLive):
     def __init__(self, console: Console) -> None:
-        self.console = console
-        self._live: Live | None = None
+        super().__init__(console, auto_refresh=False, transient=False)
         self._last = 0.0
         self._turns: tuple[float, int] = (time.monotonic(), 0)
 
@@ -81,19 +79,6 @@ class LoadLiveView:
             cpu,
         )
         self._live.update(table, refresh=True)
-
-    def __enter__(self) -> LoadLiveView:
-        if self.console.is_terminal:
-            self._live = Live(console=self.console, auto_refresh=False, transient=False)
-            self._live.__enter__()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._live is not None:
-            self._live.__exit__(exc_type, exc, tb)
-            self._live = None
 
 
 def render_load_summary(load: LoadReport, results: list[ThresholdResult], console: Console) -> None:
