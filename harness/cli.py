@@ -351,6 +351,13 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes sharing the port (SO_REUSEPORT), one loop each.")
     ] = 1,
+    timing_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Append each injected delay, once complete, to this file as a JSON line (call_id, kind, "
+            "subject_id, target_ms, actual_ms, actual_at: time.monotonic() of this machine)."
+        ),
+    ] = None,
 ) -> None:
     """Run the stand-in Realtime server (HTTP + WebRTC + data channel, offline ASR and TTS)."""
     from harness.server import ResponsePacing, ServerConfig, TurnDetectionDefault, load_persona
@@ -377,6 +384,7 @@ def serve(
             seed=seed,
             load=load,
             workers=workers,
+            timing_log_path=timing_log,
         )
         try:
             serve_forever(config)

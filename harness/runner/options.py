@@ -27,6 +27,9 @@ class RunOptions:
     prices: Path | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     standin_load: bool = False  # the built-in stand-in in load mode (`rth serve --load`), for `rth load`
+    # The built-in stand-in on this process's event loop instead of a process of its own (for callers
+    # that need the server object; it then shares the loop with the sessions, see docs/performance.md).
+    standin_in_process: bool = False
     render: bool = True  # junit.xml, summary.md and index.html at the end
 
     def describe(self) -> dict[str, Any]:
