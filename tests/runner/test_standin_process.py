@@ -74,7 +74,7 @@ async def test_local_target_is_another_process_that_stops_with_the_target() -> N
         standin = resolved.pid
         assert standin != os.getpid()
         assert standin in standin_children(os.getpid())
-        key = resolved.target.api_key
+        key = resolved.target.api_key.get_secret_value()
         assert key not in cmdline(standin)  # the key never shows in ps
         async with aiohttp.ClientSession() as http:  # it answers, and knows the key we were given
             url = f"{resolved.target.base_url}/realtime/client_secrets"
