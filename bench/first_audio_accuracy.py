@@ -4,11 +4,15 @@ Why: ``first_audio_ms`` is the latency users gate on, and sessions now run side 
 event loop with the stand-in. The stand-in holds each reply's first audio until ``--delay-ms``
 after its ``response.created`` (so recognition and synthesis time stay out of the figure) and
 records the monotonic instant it took the first samples for its sender (``TimingRecord.actual_at``).
-The client stamps the onset at RTP packet arrival on its session timeline. Both live in this
-process, so on one clock: error = client onset - server send, i.e. what our measurement adds
-(Opus encode, SRTP, loopback, the arrival stamp, and any wait for a busy loop). The calibration
-test's figure (our response.created -> onset, minus the server's created -> send) is shown too; it
-also carries the data channel's delivery of response.created. Goal: error p99 <= 5 ms at each level.
+The client stamps the onset at RTP packet arrival on its session timeline. ``--standin process``
+(default, as ``--target local`` runs it) starts the stand-in in its own process, which appends its
+timing records to a file (``timing_log_path``); ``--standin inline`` runs it on this process's
+event loop, side by side with the sessions. Either way both stamps are ``time.monotonic()``
+(CLOCK_MONOTONIC, one clock for every process of the machine), so: error = client onset - server
+send, i.e. what our measurement adds (Opus encode, SRTP, loopback, the arrival stamp, and any wait
+for a busy loop). The calibration test's figure (our response.created -> onset, minus the server's
+created -> send) is shown too; it also carries the data channel's delivery of response.created.
+Goal: error p99 <= 5 ms at each level.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from harness.report.model import ScenarioReport
 from harness.runner import NoObserver, RunOptions, run_suite, session_run
 from harness.scenario import Scenario, load_suite
 from harness.server import ServerConfig, StandInServer
-from harness.server.timing import DelayKind, TimingRecord
+from harness.server.process import StandInProcess
+from harness.server.timing import DelayKind, TimingRecord, read_timing_log
 from harness.timeline import EntryKind, Timeline, read_jsonl
 
 KEY = "sk-bench-accuracy"
@@ -81,13 +86,25 @@ class LagSampler(NoObserver):
                 self.into.append((time.monotonic() - start - TICK_S) * 1000)
 
 
-async def measure(scenarios: list[Scenario], concurrency: int, repeat: int, delay_ms: float) -> Level:
+async def measure(
+    scenarios: list[Scenario], concurrency: int, repeat: int, delay_ms: float, standin: str
+) -> Level:
     level = Level(concurrency)
     before = os.getloadavg()[0]
-    config = ServerConfig(host="127.0.0.1", port=0, api_key=KEY, first_audio_delay_ms=delay_ms)
     with tempfile.TemporaryDirectory(prefix="rth-bench-") as out:
-        async with StandInServer(config) as server:
-            await server.warm_up()  # as --target local does
+        timing_path = Path(out) / "timing.jsonl"
+        config = ServerConfig(
+            host="127.0.0.1",
+            port=0,
+            api_key=KEY,
+            first_audio_delay_ms=delay_ms,
+            timing_log_path=timing_path if standin == "process" else None,
+        )
+        server: StandInServer | StandInProcess
+        server = StandInProcess(config) if standin == "process" else StandInServer(config)
+        async with server:
+            if isinstance(server, StandInServer):
+                await server.warm_up()  # as --target local does (StandInProcess is ready once warm)
             options = RunOptions(
                 target=server.base_url,
                 api_key=KEY,
@@ -102,9 +119,11 @@ async def measure(scenarios: list[Scenario], concurrency: int, repeat: int, dela
                 report, run_dir = await run_suite(scenarios, options, lag)
             finally:
                 sampler.cancel()
-            sent: dict[str, TimingRecord] = {
-                r.subject_id: r for r in server.timing_log.records if r.kind is DelayKind.FIRST_AUDIO
-            }
+        if isinstance(server, StandInServer):
+            records = list(server.timing_log.records)
+        else:
+            records = read_timing_log(timing_path)  # complete: the stand-in has stopped
+        sent: dict[str, TimingRecord] = {r.subject_id: r for r in records if r.kind is DelayKind.FIRST_AUDIO}
         timelines = read_jsonl(run_dir / "timeline.jsonl")
     level.load = f"{before:.2f}->{os.getloadavg()[0]:.2f}"
     for session in report.scenarios:
@@ -143,16 +162,17 @@ def row(name: str, stats: LatencyStats) -> str:
     )
 
 
-async def main(suite: Path, levels: list[int], repeat: int, delay_ms: float) -> None:
+async def main(suite: Path, levels: list[int], repeat: int, delay_ms: float, standins: list[str]) -> None:
     scenarios = load_suite([suite]).scenarios
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"suite {suite} x{repeat}, first audio held {delay_ms:g} ms; {os.cpu_count()} cores; load {load}")
     session_run.Timeline = NotedTimeline  # type: ignore[attr-defined]
-    for concurrency in levels:
-        level = await measure(scenarios, concurrency, repeat, delay_ms)
+    for concurrency, standin in [(c, s) for c in levels for s in standins]:
+        level = await measure(scenarios, concurrency, repeat, delay_ms, standin)
         others = statistics.median(level.connects[1:]) if len(level.connects) > 1 else float("nan")
         print(
-            f"concurrency {concurrency}: load {level.load}, turns without a figure {len(level.unmatched)}, "
+            f"concurrency {concurrency}, stand-in {standin}: load {level.load}, "
+            f"turns without a figure {len(level.unmatched)}, "
             f"connect_total_ms first {level.connects[0]:.1f} vs others p50 {others:.1f}"
         )
         for turn in level.unmatched[:3]:
@@ -176,6 +196,15 @@ if __name__ == "__main__":
     parser.add_argument("--levels", default="1,8", help="comma-separated concurrency levels")
     parser.add_argument("--repeat", type=int, default=34, help="sessions per scenario (3 turns: 102 turns)")
     parser.add_argument("--delay-ms", type=float, default=600.0, help="first audio held after created")
+    parser.add_argument(
+        "--standin",
+        default="process",
+        help="process (its own process, as --target local), inline (on this loop), or both: "
+        "process,inline (each level in both modes, one after the other)",
+    )
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
-    asyncio.run(main(args.suite, levels, args.repeat, args.delay_ms))
+    standins = args.standin.split(",")
+    if not set(standins) <= {"process", "inline"}:
+        parser.error(f"--standin: process, inline or process,inline, not {args.standin!r}")
+    asyncio.run(main(args.suite, levels, args.repeat, args.delay_ms, standins))

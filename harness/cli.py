@@ -39,6 +39,11 @@ errors = Console(stderr=True)
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+class StandinChoice(StrEnum):
+    inline = "inline"
+    process = "process"
+
+
 class ConnectChoice(StrEnum):
     unified = "unified"
     ephemeral = "ephemeral"
@@ -137,6 +142,13 @@ def run(
             "sessions in plan order either way.",
         ),
     ] = None,
+    standin: Annotated[
+        StandinChoice,
+        typer.Option(
+            help="With --target local: the stand-in on rth's own event loop (inline) or in a process of "
+            "its own (process; see docs/performance.md)."
+        ),
+    ] = StandinChoice.inline,
 ) -> None:
     """Run scenarios against a target and write the run directory.
 
@@ -164,6 +176,7 @@ def run(
             matrix=parse_matrix(matrix or []),
             prices=prices,
             concurrency=concurrency or suite.concurrency or DEFAULT_CONCURRENCY,
+            standin_in_process=standin is StandinChoice.inline,
         )
         planned = len(build_plan(scenarios, options.repeat, options.matrix))
         with LiveView(console, planned, options.concurrency) as view:
@@ -351,6 +364,13 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes sharing the port (SO_REUSEPORT), one loop each.")
     ] = 1,
+    timing_log: Annotated[
+        Path | None,
+        typer.Option(
+            help="Append each injected delay, once complete, to this file as a JSON line (call_id, kind, "
+            "subject_id, target_ms, actual_ms, actual_at: time.monotonic() of this machine)."
+        ),
+    ] = None,
 ) -> None:
     """Run the stand-in Realtime server (HTTP + WebRTC + data channel, offline ASR and TTS)."""
     from harness.server import ResponsePacing, ServerConfig, TurnDetectionDefault, load_persona
@@ -377,6 +397,7 @@ def serve(
             seed=seed,
             load=load,
             workers=workers,
+            timing_log_path=timing_log,
         )
         try:
             serve_forever(config)

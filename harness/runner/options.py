@@ -27,6 +27,10 @@ class RunOptions:
     prices: Path | None = None
     concurrency: int = DEFAULT_CONCURRENCY
     standin_load: bool = False  # the built-in stand-in in load mode (`rth serve --load`), for `rth load`
+    # The built-in stand-in on this process's event loop (default), or a process of its own
+    # (`--standin process`): more exact first audio at low concurrency, a worse tail when the cores
+    # are oversubscribed (docs/performance.md); the default stays until that is settled.
+    standin_in_process: bool = True
     render: bool = True  # junit.xml, summary.md and index.html at the end
 
     def describe(self) -> dict[str, Any]:

@@ -27,10 +27,12 @@ from harness.scenario import Scenario
 
 @dataclass(frozen=True)
 class ResolvedTarget:
-    """Where to connect; ``builtin`` marks the in-process stand-in of ``--target local``."""
+    """Where to connect; ``builtin`` marks the stand-in ``--target local`` started, ``pid`` the
+    process it runs in (another one unless ``RunOptions.standin_in_process``)."""
 
     target: Target
     builtin: bool = False
+    pid: int | None = None
 
     @property
     def is_standin(self) -> bool:
@@ -92,17 +94,25 @@ def remote_target(options: _Options) -> Target:
 
 @asynccontextmanager
 async def open_target(options: RunOptions) -> AsyncIterator[ResolvedTarget]:
-    """Resolve ``--target``: ``local`` starts the stand-in in-process on a free loopback port and
-    waits until it is warm, so the first session's figures are not the server's start-up."""
+    """Resolve ``--target``: ``local`` starts the stand-in on a free loopback port and waits until
+    it is warm, so the first session's figures are not the server's start-up. It runs in a process
+    of its own (its own event loop and core: its packets do not delay our stamps, nor ours its
+    sends), stopped on the way out; ``options.standin_in_process`` keeps it on this loop."""
     if options.target == LOCAL_TARGET:
         from harness.server import ServerConfig, StandInServer
+        from harness.server.process import StandInProcess
 
         key = "sk-rth-local-" + secrets.token_hex(8)
         config = ServerConfig(host="127.0.0.1", port=0, api_key=key, load=options.standin_load)
-        async with StandInServer(config) as server:
-            await server.warm_up()
-            target = Target(base_url=server.base_url, api_key=key, model=options.model)
-            yield ResolvedTarget(target, builtin=True)
+        if options.standin_in_process:
+            async with StandInServer(config) as server:
+                await server.warm_up()
+                target = Target(base_url=server.base_url, api_key=key, model=options.model)
+                yield ResolvedTarget(target, builtin=True, pid=os.getpid())
+            return
+        async with StandInProcess(config) as standin:
+            target = Target(base_url=standin.base_url, api_key=key, model=options.model)
+            yield ResolvedTarget(target, builtin=True, pid=standin.pid)
         return
     yield ResolvedTarget(remote_target(options))
 

@@ -62,6 +62,10 @@ class ServerConfig:
     sent as packets, and nothing is decoded or recognised that no VAD, transcription or persona
     needs. ``workers`` > 1 runs that many server processes on one port (:func:`serve` only; see
     :mod:`harness.server.workers`).
+
+    ``timing_log_path`` (``rth serve --timing-log FILE``): each complete timing record is also
+    appended there as a JSON line (:func:`harness.server.timing.read_timing_log`), for a runner
+    in another process.
     """
 
     host: str = "127.0.0.1"
@@ -88,6 +92,7 @@ class ServerConfig:
     max_input_buffer_seconds: float = 5 * 60
     load: bool = False
     workers: int = 1
+    timing_log_path: Path | None = None
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def __post_init__(self) -> None:

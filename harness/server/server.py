@@ -54,7 +54,7 @@ class StandInServer:
         self._transcripts: TranscriptCache | None = None
         self._port: int | None = None
         self._persona = self._load(config.persona)
-        self.timing_log = TimingLog()
+        self.timing_log = TimingLog(path=config.timing_log_path)
 
     @property
     def port(self) -> int:
@@ -152,6 +152,7 @@ class StandInServer:
             self._asr = None
         if self._encoded is not None:
             await self._encoded.close()
+        self.timing_log.close()
 
     async def __aenter__(self) -> StandInServer:
         await self.start()

@@ -19,19 +19,13 @@ always one process.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
-import os
 import pickle
-import signal
 import socket
-import sys
-import threading
-from pathlib import Path
 from types import TracebackType
 
-import harness
 from harness.errors import HarnessError
+from harness.server import child
 from harness.server.cluster import WorkerSpec
 from harness.server.config import ServerConfig, api_base_url
 from harness.server.keys import new_key_secret
@@ -100,21 +94,7 @@ class WorkerPool:
 
     @staticmethod
     async def _spawn(spec: WorkerSpec) -> asyncio.subprocess.Process:
-        env = dict(os.environ)
-        package_root = str(Path(harness.__file__).resolve().parents[1])
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "harness.server.workers",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-        )
-        assert process.stdin is not None
-        process.stdin.write(pickle.dumps(spec))
-        await process.stdin.drain()
-        return process
+        return await child.spawn("harness.server.workers", pickle.dumps(spec))
 
     async def wait(self) -> int:
         """Until one worker exits (it should not before :meth:`close`): its exit code."""
@@ -125,22 +105,7 @@ class WorkerPool:
 
     async def close(self) -> None:
         """Stop every worker (SIGTERM, SIGKILL after :data:`STOP_TIMEOUT_S`), free the ports."""
-        running = [p for p in self.processes if p.returncode is None]
-        for process in running:
-            with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-        if running:
-            _, late = await asyncio.wait(
-                [asyncio.create_task(p.wait()) for p in running], timeout=STOP_TIMEOUT_S
-            )
-            if late:
-                for process in running:
-                    with contextlib.suppress(ProcessLookupError):
-                        process.kill()
-                await asyncio.gather(*(p.wait() for p in running))
-        for process in self.processes:
-            if process.stdin is not None:
-                process.stdin.close()
+        await child.stop(self.processes, STOP_TIMEOUT_S)
         for held in self._held:
             held.close()
         self._held = []
@@ -186,32 +151,10 @@ async def _serve_workers(config: ServerConfig) -> None:
 # -- the worker side -------------------------------------------------------------------------------
 
 
-async def _run_worker(spec: WorkerSpec) -> None:
-    with stop_on_signals() as stop:
-        loop = asyncio.get_running_loop()
-        watch = threading.Thread(target=_watch_parent, args=(loop, stop), daemon=True, name="rth-parent")
-        watch.start()
-        async with StandInServer(spec.config, cluster=spec):
-            print(READY, flush=True)
-            os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe any more
-            await stop.wait()
-
-
-def _watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
-    """stdin reaches end-of-file when the parent is gone (even SIGKILLed): stop then."""
-    with contextlib.suppress(OSError):
-        while os.read(0, 4096):  # the raw fd: a daemon thread must hold no buffer lock at exit
-            pass
-    with contextlib.suppress(RuntimeError):  # the loop already closed: we are stopping anyway
-        loop.call_soon_threadsafe(stop.set)
-
-
 def worker_main() -> None:
     """Entry point of one worker process (``python -m harness.server.workers``)."""
-    spec = pickle.load(sys.stdin.buffer)
-    if not isinstance(spec, WorkerSpec):
-        raise SystemExit("harness.server.workers: expected a WorkerSpec on stdin")
-    asyncio.run(_run_worker(spec))
+    spec = child.read_spec(WorkerSpec, "harness.server.workers")
+    asyncio.run(child.serve(StandInServer(spec.config, cluster=spec), lambda _: READY))
 
 
 if __name__ == "__main__":
