@@ -82,10 +82,16 @@ class Group:
         return sum(c for c in costs if c is not None) if costs and None not in costs else None
 
 
+# Fewer values than this on either side and no delta is called better or worse: one value per side
+# bootstraps to a zero-width interval, which "excludes zero" for any difference at all.
+MIN_SAMPLES = 2
+
+
 @dataclass
 class Cell:
     value: Interval | None
     delta: Interval | None = None  # None for the baseline
+    samples: int = 0  # how many values the cell's figure is from
 
 
 @dataclass
@@ -104,7 +110,8 @@ class Row:
     def verdict(self, index: int) -> str:
         """``better``/``worse`` when the delta's interval excludes zero, else ``same``."""
         delta = self.cells[index].delta
-        if delta is None or not delta.excludes_zero:
+        too_few = min(self.cells[0].samples, self.cells[index].samples) < MIN_SAMPLES
+        if delta is None or too_few or not delta.excludes_zero:
             return "same"
         return "better" if (delta.estimate < 0) == self.lower_is_better else "worse"
 
@@ -160,12 +167,13 @@ def _row(
 ) -> Row:
     section, metric, stat_name, unit, lower_is_better = spec
     samples = [sample_of(group) for group in groups]
-    cells = [Cell(bootstrap.interval(samples[0], stat, n_boot, seed))]
+    cells = [Cell(bootstrap.interval(samples[0], stat, n_boot, seed), samples=len(samples[0]))]
     for sample in samples[1:]:
         cells.append(
             Cell(
                 bootstrap.interval(sample, stat, n_boot, seed),
                 bootstrap.difference(samples[0], sample, stat, n_boot, seed),
+                samples=len(sample),
             )
         )
     return Row(section, metric, stat_name, unit, lower_is_better, cells)

@@ -140,3 +140,19 @@ def test_rth_compare_of_a_single_configuration_is_a_usage_error(
     result = run_cli("compare", str(only))
     assert result.exit_code == 2
     assert "only one configuration" in result.output
+
+
+def test_one_value_per_side_is_never_called_better_or_worse(reports: ReportFactory) -> None:
+    """One session per matrix variant bootstraps to a zero-width interval: no verdict from that."""
+    one = reports.run(
+        run_id="a",
+        scenarios=[reports.scenario(turns=[reports.turn(0, latencies_ms={"first_audio_ms": 40.0})])],
+    )
+    two = reports.run(
+        run_id="b",
+        scenarios=[reports.scenario(turns=[reports.turn(0, latencies_ms={"first_audio_ms": 33.0})])],
+    )
+    result = compare(groups_from_runs([one, two]), n_boot=200, seed=0)
+    row = next(r for r in result.rows if r.metric == "first_audio_ms" and r.stat == "p50")
+    assert row.cells[1].delta is not None and row.cells[1].delta.estimate == -7.0
+    assert row.verdict(1) == "same"
