@@ -87,6 +87,7 @@ class WorkerSnapshot:
     interval: dict[str, str]  # encoded histograms of values recorded since the last snapshot
     cpu_cores: float  # CPU seconds per second over the interval
     rss_mb: float
+    baseline_rss_mb: float = 0.0  # peak RSS when the worker was ready, before any session
     done: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -110,6 +111,11 @@ class WorkerMeter:
         self.users = 0
         self._interval = MetricHistograms()
         self._cpu = (time.process_time(), time.monotonic())
+        self.baseline_rss_mb = 0.0
+
+    def mark_baseline(self) -> None:
+        """The worker is ready (clips encoded, nothing live): memory from here on is the sessions'."""
+        self.baseline_rss_mb = _peak_rss_mb()
 
     def record(self, metric: str, value_ms: float | None) -> None:
         if value_ms is not None and value_ms >= 0:
@@ -131,9 +137,14 @@ class WorkerMeter:
             counters=self.counters.copy(),
             interval=interval.encode(),
             cpu_cores=round(cores, 3),
-            rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            rss_mb=_peak_rss_mb(),
+            baseline_rss_mb=self.baseline_rss_mb,
             done=done,
         )
+
+
+def _peak_rss_mb() -> float:
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
 @dataclass

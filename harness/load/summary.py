@@ -56,7 +56,8 @@ def build_summary(
     summaries = stats.total.summaries()
     rss = {name: stats.rss_peak[name] for name in sorted(stats.rss_peak)}
     peak = stats.peak_active
-    per_session = round(sum(rss.values()) / peak, 2) if peak else None
+    baseline = sum(s.baseline_rss_mb for s in stats.workers.values())
+    per_session = round(max(0.0, sum(rss.values()) - baseline) / peak, 3) if peak else None
     held = [level.users for level in levels if level.held]
     if options.ramp_until is not None:
         model = "breakpoint"

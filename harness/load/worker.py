@@ -129,6 +129,7 @@ class LoadWorker:
         arrivals = asyncio.create_task(self._arrivals(), name="rth-arrivals")
         try:
             await self._warm_clips()
+            self.meter.mark_baseline()
             self._ready.set()
             await self._stopping.wait()
         finally:

@@ -65,7 +65,9 @@ class LoadReport(BaseModel):
     workers: list[WorkerFigures] = Field(default_factory=list)
     cpu_cores: dict[str, float] = Field(default_factory=dict)
     rss_mb: dict[str, float] = Field(default_factory=dict)
-    rss_mb_per_session: float | None = None
+    rss_mb_per_session: float | None = Field(
+        default=None, description="Peak RSS above each worker's ready baseline, over peak live sessions"
+    )
     thresholds: list[ThresholdOutcome] = Field(default_factory=list)
     series: list[SeriesRow] = Field(default_factory=list)
     breakpoint: list[BreakpointLevel] = Field(default_factory=list)
