@@ -117,11 +117,11 @@ async def run_load(
         samples = [] if workers is None else [r for w in sorted(workers.samples) for r in workers.samples[w]]
         for position, sample in enumerate(samples):
             run_dir.add(position, sample)
-        for name in lost:
+        for offset, name in enumerate(lost):
             gone = ScenarioReport(
                 name=f"<{name}>", error=f"worker {name} was lost", failure_kind=FailureKind.WORKER_LOST
             )
-            run_dir.add(len(samples), gone)
+            run_dir.add(len(samples) + offset, gone)
         results = [t.check(stats.total, stats.counters) for t in options.thresholds]
         summary = build_summary(stats, options, results, levels, lost)
         run_dir.header = run_dir.header.model_copy(update={"load": summary})

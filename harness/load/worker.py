@@ -41,6 +41,7 @@ from harness.timeline import EntryKind, Timeline
 logger = logging.getLogger(__name__)
 
 STOP_GRACE_S = 5.0  # sessions still running when the run ends get this long, then are cancelled
+RETRY_PAUSE_S = 1.0  # a user whose session failed within this long waits this long before the next
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ class LoadWorker:
         self._clips = ClipCache(self._scratch)
         self._opus = OpusClipCache(max_clips=64)
         self._users: list[asyncio.Task[None]] = []
-        self._sessions: set[asyncio.Task[None]] = set()
+        self._sessions: set[asyncio.Task[bool]] = set()
         self._numbers = itertools.count()
         self._rate = 0.0
         self._stopping = asyncio.Event()
@@ -148,11 +149,15 @@ class LoadWorker:
         return [self.samples.reports[k] for k in sorted(self.samples.reports)]
 
     async def _user(self, index: int) -> None:
+        loop = asyncio.get_running_loop()
         for iteration in itertools.count():
             if self._stopping.is_set():
                 return
             scenarios = self.config.scenarios
-            await self._session(scenarios[(index + iteration) % len(scenarios)])
+            started = loop.time()
+            failed = await self._session(scenarios[(index + iteration) % len(scenarios)])
+            if failed and loop.time() - started < RETRY_PAUSE_S:
+                await asyncio.sleep(RETRY_PAUSE_S)  # a target refusing at once is not hammered
 
     async def _arrivals(self) -> None:
         """Open model: a session every 1/rate s (re-read each time, so the driver can ramp it)."""
@@ -176,7 +181,8 @@ class LoadWorker:
                     if clip is not None:
                         self._opus.get(clip.path)
 
-    async def _session(self, scenario: Scenario) -> None:
+    async def _session(self, scenario: Scenario) -> bool:
+        """Run one session; True when it failed."""
         await self._ready.wait()
         number = next(self._numbers)
         sampled = self._should_sample(number)
@@ -224,6 +230,7 @@ class LoadWorker:
                 self._count(record)
             if sampled:
                 await score_and_keep(pool, record, lambda report: self.samples.add(number, report))
+        return record.failure_kind is not None
 
     def _should_sample(self, number: int) -> bool:
         if number == 0 and self.config.sample_first:

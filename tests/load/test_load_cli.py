@@ -90,3 +90,18 @@ def test_a_bad_threshold_is_a_usage_error_before_anything_runs(
         "rth: error: --threshold 'first_audio_ms<5': give an aggregate (p50, p90, p95, p99, max, mean), "
         "e.g. 'first_audio_ms:p95<1500' or 'error_rate<0.01'"
     ]
+
+
+def test_sessions_a_target_refuses_are_failures_by_kind_and_not_a_hot_loop(
+    run_cli: Cli, short_scenario: Path, tmp_path: Path
+) -> None:
+    args = ["load", str(short_scenario), "--target", "http://127.0.0.1:9/v1", "--users", "2"]
+    args += ["--duration", "4", "--workers", "1", "--threshold", "error_rate<0.5", "--out", str(tmp_path)]
+    env = {"OPENAI_API_KEY": "sk-dummy-nothing-listens-on-port-9"}
+    result = run_cli(*args, in_subprocess=True, timeout=120, env=env)
+    assert result.exit_code == 1, result.output
+    figures = json.loads(((tmp_path / "latest").resolve() / "report.json").read_text())["load"]
+    assert figures["sessions_failed"] == figures["sessions_started"] - figures["sessions_completed"]
+    assert figures["failures_by_kind"] == {"connect": figures["sessions_failed"]}
+    assert 2 <= figures["sessions_started"] <= 2 * 4 + 2  # each user pauses 1 s after a quick failure
+    assert figures["error_rate"] == 1.0
