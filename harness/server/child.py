@@ -21,6 +21,8 @@ from harness.server.server import StandInServer, stop_on_signals
 
 T = TypeVar("T")
 
+READY = "ready"  # the first line a child prints once it listens (and, if asked, is warm)
+
 
 async def spawn(
     module: str, spec: bytes, env: Mapping[str, str] | None = None, new_session: bool = False
@@ -44,6 +46,18 @@ async def spawn(
     process.stdin.write(spec)
     await process.stdin.drain()
     return process
+
+
+async def until_ready(process: asyncio.subprocess.Process) -> str | None:
+    """What the child said after :data:`READY` on its first line ("" for nothing), or None when it
+    exited instead (its exit code is then in ``process.returncode``)."""
+    assert process.stdout is not None
+    line = (await process.stdout.readline()).decode().strip()
+    word, _, detail = line.partition(" ")
+    if word != READY:
+        await process.wait()
+        return None
+    return detail
 
 
 async def stop(processes: list[asyncio.subprocess.Process], timeout_s: float) -> None:
@@ -72,9 +86,12 @@ def read_spec(kind: type[T], module: str) -> T:
     return spec
 
 
-async def serve(server: StandInServer, ready: Callable[[StandInServer], str], warm: bool = False) -> None:
-    """In the child: run ``server`` (warmed up first if ``warm``), print ``ready(server)`` on
-    stdout, and stop on SIGTERM, SIGINT or the end of stdin (the parent is gone, even SIGKILLed)."""
+async def serve(
+    server: StandInServer, detail: Callable[[StandInServer], str] | None = None, warm: bool = False
+) -> None:
+    """In the child: run ``server`` (warmed up first if ``warm``), print :data:`READY` and
+    ``detail(server)`` on stdout (read by :func:`until_ready`), and stop on SIGTERM, SIGINT or the
+    end of stdin (the parent is gone, even SIGKILLed)."""
     with stop_on_signals() as stop:
         loop = asyncio.get_running_loop()
         thread = threading.Thread(target=_watch_parent, args=(loop, stop), daemon=True, name="rth-parent")
@@ -82,7 +99,7 @@ async def serve(server: StandInServer, ready: Callable[[StandInServer], str], wa
         async with server:
             if warm:
                 await server.warm_up()
-            print(ready(server), flush=True)
+            print(READY if detail is None else f"{READY} {detail(server)}", flush=True)
             os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # nobody reads the pipe any more
             await stop.wait()
 

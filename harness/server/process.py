@@ -27,7 +27,6 @@ from harness.server.config import ServerConfig
 from harness.server.server import StandInServer
 
 KEY_ENV = "RTH_STANDIN_API_KEY"
-READY = "ready"
 START_TIMEOUT_S = 120.0
 STOP_TIMEOUT_S = 10.0
 
@@ -68,12 +67,12 @@ class StandInProcess:
             raise
 
     async def _until_ready(self) -> str:
-        assert self.process is not None and self.process.stdout is not None
-        line = (await self.process.stdout.readline()).decode().strip()
-        word, _, url = line.partition(" ")
-        if word != READY or not url:
-            code = await self.process.wait()
-            pid = self.process.pid
+        assert self.process is not None
+        url = await child.until_ready(self.process)
+        if not url:
+            if url is not None:  # ready without a URL: a bug of ours, but never leave it running
+                await child.stop([self.process], STOP_TIMEOUT_S)
+            pid, code = self.process.pid, self.process.returncode
             raise StandInProcessError(f"the stand-in process {pid} exited while starting (code {code})")
         return url
 
@@ -99,7 +98,7 @@ def main() -> None:
     """Entry point of the child (``python -m harness.server.process``)."""
     config = child.read_spec(ServerConfig, "harness.server.process")
     config = dataclasses.replace(config, api_key=os.environ.pop(KEY_ENV, None))
-    asyncio.run(child.serve(StandInServer(config), lambda server: f"{READY} {server.base_url}", warm=True))
+    asyncio.run(child.serve(StandInServer(config), lambda server: server.base_url, warm=True))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from harness.server.config import ServerConfig, api_base_url
 from harness.server.keys import new_key_secret
 from harness.server.server import StandInServer, stop_on_signals
 
-READY = "ready"
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 10.0
 
@@ -121,11 +120,8 @@ class WorkerPool:
 
 
 async def _until_ready(process: asyncio.subprocess.Process) -> None:
-    assert process.stdout is not None
-    line = (await process.stdout.readline()).decode().strip()
-    if line != READY:
-        code = await process.wait()
-        raise WorkerError(f"stand-in worker {process.pid} exited while starting (code {code})")
+    if await child.until_ready(process) is None:
+        raise WorkerError(f"stand-in worker {process.pid} exited while starting (code {process.returncode})")
 
 
 def serve_workers(config: ServerConfig) -> None:
@@ -154,7 +150,7 @@ async def _serve_workers(config: ServerConfig) -> None:
 def worker_main() -> None:
     """Entry point of one worker process (``python -m harness.server.workers``)."""
     spec = child.read_spec(WorkerSpec, "harness.server.workers")
-    asyncio.run(child.serve(StandInServer(spec.config, cluster=spec), lambda _: READY))
+    asyncio.run(child.serve(StandInServer(spec.config, cluster=spec)))
 
 
 if __name__ == "__main__":
