@@ -47,9 +47,7 @@ async def run_suite(
             async def run_planned(position: int, planned: PlannedRun) -> None:
                 async with slots:
                     resolved = await targets.get(planned.scenario)
-                    await run_session(
-                        planned, resolved, run_dir, pool, watcher, options.connect, position
-                    )
+                    await run_session(planned, resolved, run_dir, pool, watcher, options.connect, position)
 
             async with asyncio.TaskGroup() as group:
                 for position, planned in enumerate(plan):
@@ -63,4 +61,3 @@ async def run_suite(
     finally:
         report = run_dir.finish(interrupted=interrupted)
     return report, run_dir.path
-

@@ -88,4 +88,3 @@ class ProcessPool:
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: executor.shutdown(wait=True, cancel_futures=True)
             )
-

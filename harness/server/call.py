@@ -125,6 +125,9 @@ class Call:
         if transceiver is None or transceiver.currentDirection not in ("sendrecv", "sendonly"):
             # Nobody pulls the track: drive its clock ourselves so responses still play out.
             self._spawn(drain(self.track), "rth-drain")
+        else:
+            sender = transceiver.sender
+            self.track.send_clock.install(sender.transport, sender._ssrc)
         return str(self.pc.localDescription.sdp)
 
     def close_soon(self) -> None:
