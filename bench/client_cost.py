@@ -133,6 +133,14 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb() -> float:
+    """This process's resident set size (VmRSS), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def loop_thread_wait_s() -> float:
     """Time this process's main thread (the event loop) spent runnable but not running: other
     processes on the same core (the machine may be shared) show up here, not in CPU time."""
@@ -163,6 +171,7 @@ async def run_variant(args: argparse.Namespace) -> dict[str, Any]:
                 return await open_naive(url, clip)
             return await open_ours(url, variant, clip, cache)
 
+    rss0 = rss_mb()
     lives = await asyncio.gather(*(open_one() for _ in range(n)))
     rng = random.Random(n)
 
@@ -183,6 +192,7 @@ async def run_variant(args: argparse.Namespace) -> dict[str, Any]:
     rx1, wait1 = sum(live.received() for live in lives), loop_thread_wait_s()
     lag = merged([live.stats() for live in lives])
     failed = sum(1 for task in tasks if task.done())
+    rss1 = rss_mb()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
@@ -199,6 +209,7 @@ async def run_variant(args: argparse.Namespace) -> dict[str, Any]:
         "send_lag_max_ms": 1000 * lag.max_lateness_s,
         "rx_per_s_per_session": (rx1 - rx0) / wall / n,
         "failed_sessions": failed,
+        "rss_mb_per_session": (rss1 - rss0) / n,
     }
 
 
@@ -223,13 +234,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def stand_in() -> Iterator[tuple[str, int]]:
-    """``rth serve`` on 127.0.0.1 in its own process (pinned to core 1); yields (url, pid)."""
+def stand_in(*options: str) -> Iterator[tuple[str, int]]:
+    """``rth serve OPTIONS`` on 127.0.0.1 in its own process (pinned to core 1); yields (url, pid)."""
     port = free_port()
     rth = Path(sys.executable).with_name("rth")
     command = [str(rth)] if rth.exists() else [sys.executable, "-m", "harness.cli"]
     command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--api-key", KEY]
-    command += ["--turn-detection", "none"]
+    command += ["--turn-detection", "none", *options]
     server = subprocess.Popen(pinned(1, command), env=child_env(), stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
