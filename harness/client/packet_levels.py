@@ -28,6 +28,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from aiortc.rtcrtpreceiver import StreamStatistics
+
 from harness.client.arrival import take_over_receiver
 from harness.client.audio_sink import (
     OFFSET_HANGOVER_FRAMES,
@@ -39,6 +41,7 @@ from harness.client.audio_sink import (
 )
 from harness.client.datagram_arrival import DatagramArrivals
 from harness.errors import HarnessError
+from harness.protocol import SAMPLE_RATE
 from harness.timeline import Timeline
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -87,12 +90,14 @@ class PacketLevelMeter:
         self.size_gate = OpusSizeGate()
         self.use_audio_level = use_audio_level  # False: size gate only (to test the fallback)
         self.packets = 0
+        self.stream = StreamStatistics(SAMPLE_RATE)  # loss and jitter, as aiortc's receiver counts them
         self.packets_with_level = 0
         self.loud_packets = 0
         self._max_loud_level = math.floor(-threshold_dbfs)  # RFC 6464 level is -dBov, 0..127
 
     def on_packet(self, packet: Any, arrival: float) -> None:
         """An ``arrival.PacketObserver``: classify one RTP packet as it arrives."""
+        self.stream.add(packet)
         payload = packet.payload
         if not payload:
             return

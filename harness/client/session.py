@@ -206,9 +206,9 @@ class RealtimeSession:
 
     async def rtp_stats(self) -> RtpCounters:
         """Audio RTP counters from aiortc's getStats: packets sent, received, lost, and the
-        received stream's interarrival jitter (RTP units of 1/48000 s, given in ms). On the
-        non-decoding path, which takes the receiver's packets over, only packets received are
-        counted (loss and jitter are None)."""
+        received stream's interarrival jitter (RTP units of 1/48000 s, given in ms). The
+        non-decoding path takes the receiver's packets over, so it counts them itself, with
+        aiortc's own ``StreamStatistics``."""
         counters = RtpCounters()
         for report in (await self.pc.getStats()).values():
             kind = getattr(report, "type", None)
@@ -219,7 +219,11 @@ class RealtimeSession:
                 counters.packets_lost = int(report.packetsLost)
                 counters.jitter_ms = round(float(report.jitter) * 1000 / SAMPLE_RATE, 3)
         if isinstance(self.capture, PacketLevelCapture):  # its packets never reach aiortc's counters
-            counters.packets_received = self.capture.meter.packets
+            stream = self.capture.meter.stream
+            if stream.packets_received:
+                counters.packets_received = stream.packets_received
+                counters.packets_lost = stream.packets_lost
+                counters.jitter_ms = round(stream.jitter * 1000 / SAMPLE_RATE, 3)
         return counters
 
     @property

@@ -135,6 +135,9 @@ async def test_load_session_sends_pre_encoded_speech_and_never_decodes(
         assert load.output_audio_active is False
         with pytest.raises(HarnessError, match="decode_output=False"):
             load.begin_output_recording(Path("never.wav"))
+        counted = await load.rtp_stats()  # counted by the meter: aiortc's receiver never sees them
+        assert counted.packets_received is not None and counted.packets_received > 100
+        assert counted.packets_lost == 0 and counted.jitter_ms is not None
 
     assert opus_turn == pcm_turn and opus_turn[0] == SENTENCE
     assert cache.misses == 1 and len(cache) == 1

@@ -28,6 +28,7 @@ class Packet:
     payload: bytes
     extensions: HeaderExtensions = field(default_factory=HeaderExtensions)
     timestamp: int = 0
+    sequence_number: int = 0
 
 
 def leveled(level: int, size: int = 100) -> Packet:
@@ -76,6 +77,15 @@ def test_offset_of_a_reply_still_sounding_when_the_stream_ends() -> None:
         Milestone.OUTPUT_AUDIO_ONSET,
         Milestone.OUTPUT_AUDIO_OFFSET,
     ]
+
+
+def test_loss_is_counted_from_sequence_gaps_as_aiortc_counts_it() -> None:
+    meter = PacketLevelMeter(Timeline("t"))
+    kept = [n for n in range(65530, 65536 + 20) if n % 7 != 3]  # wraps past 65535; every 7th lost
+    for n in kept:
+        meter.on_packet(Packet(b"\xfc\xff\xfe", timestamp=960 * n, sequence_number=n % 65536), now())
+    assert meter.stream.packets_received == len(kept)
+    assert meter.stream.packets_lost == (kept[-1] - kept[0] + 1) - len(kept) > 0
 
 
 def test_level_changes_carry_the_turn_of_the_deciding_packet() -> None:
