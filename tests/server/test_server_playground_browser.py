@@ -121,6 +121,15 @@ def visit(
         seen["answering"] = page.get_attribute("body", "data-state")
         page.wait_for_selector("body[data-state=idle]", timeout=REPLY_TIMEOUT_MS)  # hung up by itself
         seen["turn"] = page_facts(page)
+
+        page.evaluate("window.__probe.holdAnswers = true")  # Stop while the offer is in flight
+        page.click("#start")
+        page.wait_for_selector("html[data-probe-held]", state="attached")
+        page.click("#stop")
+        with page.expect_response(lambda r: r.url.endswith("/hangup"), timeout=5_000) as hangup:
+            page.evaluate("window.__probe.release()")
+        seen["early_hangup"] = hangup.value.status
+        seen["early_stop"] = page_facts(page)
     return seen
 
 
@@ -184,11 +193,21 @@ def test_stop_cleans_up_the_tracks_the_peer_connection_and_the_call(
     probe = visit["turn"]["probe"]
     assert probe["peers"] == ["closed"]
     assert probe["micTracks"] and set(probe["micTracks"]) == {"ended"}
-    assert len(visit["calls"]) == 1
+    assert len(visit["calls"]) == 2  # this turn's, then the one stopped while connecting
     deadline = time.monotonic() + 5.0
     while visit["calls"][0] in rth_server.open_calls and time.monotonic() < deadline:
         time.sleep(0.05)  # the stand-in learns of the closed peer connection from the network
     assert visit["calls"][0] not in rth_server.open_calls
+
+
+def test_stop_while_connecting_hangs_up_the_call_the_server_made(
+    visit: dict[str, Any], rth_server: BackgroundStandIn
+) -> None:
+    facts = visit["early_stop"]
+    assert facts["state"] == "idle" and facts["error"] is None
+    assert set(facts["probe"]["peers"]) == {"closed"} and set(facts["probe"]["micTracks"]) == {"ended"}
+    assert visit["early_hangup"] == 200
+    assert visit["calls"][1] not in rth_server.open_calls
 
 
 def test_no_console_error_and_no_secret_on_the_page(

@@ -3,11 +3,33 @@
 //   levels: the RMS of each remote audio track, every 40 ms, from an AnalyserNode of its own,
 //           stamped with the page's document.body.dataset.state at that moment;
 //   pairs / candidates: the last getStats() candidate pairs and candidates while connected;
-//   peers / micTracks: every RTCPeerConnection and getUserMedia track the page made.
+//   peers / micTracks: every RTCPeerConnection and getUserMedia track the page made;
+//   holdAnswers / release(): with holdAnswers set, the answer to the next POST .../realtime/calls
+//           reaches the page only when release() is called (<html data-probe-held> meanwhile:
+//           the page's Content-Security-Policy forbids Playwright's wait_for_function).
 (() => {
   const probe = (window.__probe = { levels: [], pairs: [], candidates: [], peers: [], micTracks: [] });
   const SAMPLE_MS = 40;
   const STATS_MS = 200;
+
+  const fetch = window.fetch.bind(window);
+  probe.holdAnswers = false;
+  probe.held = null;
+  probe.release = () => {
+    probe.holdAnswers = false;
+    delete document.documentElement.dataset.probeHeld;
+    probe.held();
+  };
+  window.fetch = async (resource, options) => {
+    const response = await fetch(resource, options);
+    if (probe.holdAnswers && String(resource).endsWith("/realtime/calls")) {
+      await new Promise((resolve) => {
+        probe.held = resolve;
+        document.documentElement.dataset.probeHeld = "";
+      });
+    }
+    return response;
+  };
 
   const getUserMedia = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
   navigator.mediaDevices.getUserMedia = async (constraints) => {

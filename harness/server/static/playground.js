@@ -91,10 +91,6 @@ class Call {
   }
 
   async connect(apiKey, voice) {
-    const session = sessionConfig(voice);
-    const ephemeralKey = await createClientSecret(apiKey, session);
-    log("info", "ephemeral key created");
-    if (this.closed) return;
     if (!window.isSecureContext) {
       throw new Error(
         "Browsers give the microphone only to pages on localhost, 127.0.0.1 or HTTPS: open this page at 127.0.0.1 (same port).",
@@ -103,6 +99,10 @@ class Call {
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       throw new Error("This browser cannot capture audio (navigator.mediaDevices.getUserMedia is missing).");
     }
+    const session = sessionConfig(voice);
+    const ephemeralKey = await createClientSecret(apiKey, session);
+    log("info", "ephemeral key created");
+    if (this.closed) return;
     try {
       this.mic = await navigator.mediaDevices.getUserMedia({
         audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true },
@@ -126,7 +126,14 @@ class Call {
     };
     pc.onconnectionstatechange = () => {
       log("info", `connection ${pc.connectionState}`);
-      if (pc.connectionState === "failed") this.fail(new Error("The WebRTC connection failed (ICE or DTLS)."));
+      if (pc.connectionState === "failed") {
+        this.fail(
+          new Error(
+            "The WebRTC connection failed (ICE or DTLS). On a machine whose only network interface is loopback, " +
+              "start Chromium with --allow-loopback-in-peer-connection (see docs/standin.md, The playground).",
+          ),
+        );
+      }
     };
     pc.addTrack(track, this.mic);
 
@@ -143,8 +150,8 @@ class Call {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const answer = await postOffer(ephemeralKey, offer.sdp);
-    if (this.closed) return;
     log("info", `call ${answer.location || "created"}`);
+    if (this.closed) return hangUpUnconnected(ephemeralKey, answer.location);
     await pc.setRemoteDescription({ type: "answer", sdp: answer.sdp });
   }
 
@@ -265,6 +272,13 @@ class Call {
     if (audio) audio.srcObject = null;
     if (this.audioContext) this.audioContext.close();
   }
+}
+
+function hangUpUnconnected(ephemeralKey, location) {
+  // Stop came while the offer was in flight: the server holds a call that no peer will ever
+  // connect to, so end it the way a backend would (calls.hangup).
+  if (!location) return;
+  fetch(`${location}/hangup`, { method: "POST", headers: { Authorization: `Bearer ${ephemeralKey}` } }).catch(() => {});
 }
 
 function paragraph(items, panelId, itemId) {
