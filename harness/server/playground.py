@@ -23,6 +23,16 @@ _HEADERS = {
 }
 
 
+def page_url(base_url: str) -> str:
+    """The playground's address for a stand-in whose API base URL is ``base_url`` (``.../v1``)."""
+    return base_url.removesuffix("/v1") + "/"
+
+
+def announce(base_url: str) -> None:
+    """``rth serve``'s second line, after the API base URL that scripts read from the first."""
+    print(f"rth playground: {page_url(base_url)} (open it in a browser on this machine)", flush=True)
+
+
 def add_routes(app: web.Application) -> None:
     """``/`` (the page) and ``/playground/*`` (its script and style sheet)."""
     app.router.add_get("/", _index)
