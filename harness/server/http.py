@@ -18,7 +18,7 @@ from aiohttp import BodyPartReader, web
 
 from harness.ice import is_loopback_host, set_loopback_only
 from harness.protocol.standin import MAX_HEADER_CHARS, PERSONA_HEADER, WORKER_HEADER, decode_persona
-from harness.server import session
+from harness.server import playground, session
 from harness.server.call import INVALID_OFFER, Call, Engines
 from harness.server.cluster import FORWARDED_HEADER, Siblings
 from harness.server.errors import ApiError, invalid_value
@@ -102,6 +102,7 @@ class Api:
         app.router.add_post("/v1/realtime/calls", self.create_call)
         app.router.add_post("/v1/realtime/calls/{call_id}/hangup", self.hangup)
         app.router.add_post("/v1/realtime/client_secrets", self.create_client_secret)
+        playground.add_routes(app)
         return app
 
     def control_app(self) -> web.Application:

@@ -13,6 +13,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from harness.server import playground
 from harness.server.asr import Recognizer
 from harness.server.asr_cache import TranscriptCache
 from harness.server.call import Call, Engines
@@ -198,5 +199,6 @@ async def _serve(config: ServerConfig) -> None:
     with stop_on_signals() as stop:
         async with StandInServer(config) as server:
             print(f"rth stand-in listening on {server.base_url}", flush=True)
+            playground.announce(server.base_url)
             await stop.wait()
             print("rth stand-in stopping", flush=True)
