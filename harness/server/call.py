@@ -27,9 +27,11 @@ from harness.server.config import ServerConfig
 from harness.server.conversation import Conversation
 from harness.server.decode_gate import DecodeGate, install_decode_gate
 from harness.server.errors import ApiError
+from harness.server.events import error_event
 from harness.server.ids import new_id
 from harness.server.opus_replies import EncodedVoice
 from harness.server.persona import Persona
+from harness.server.sctp_guard import install_text_guard
 from harness.server.timing import CallTiming, TimingLog
 from harness.server.tts import Synthesizer
 
@@ -118,6 +120,8 @@ class Call:
             transceiver.setCodecPreferences(_opus_first(only=self._load))
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            if self.pc.sctp is not None:
+                install_text_guard(self.pc.sctp)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except Exception as exc:
             logger.info("call %s: offer rejected: %s", self.id, exc)
@@ -154,8 +158,24 @@ class Call:
 
     def _send(self, event: dict[str, Any]) -> None:
         channel = self._channel
-        if channel is not None and channel.readyState == "open":
-            channel.send(json.dumps(event, separators=(",", ":")))
+        if channel is None or channel.readyState != "open":
+            return
+        text = json.dumps(event, separators=(",", ":"))
+        try:
+            channel.send(text)
+        except ValueError:  # more than the peer's a=max-message-size: it learns why instead
+            logger.warning(
+                "call %s: a %d-character %s event is too large for the peer",
+                self.id,
+                len(text),
+                event["type"],
+            )
+            too_large = ApiError(
+                f"The server event '{event['type']}' ({len(text)} characters) is larger than this peer's "
+                "SDP a=max-message-size allows; it was not sent.",
+                code=None,
+            )
+            channel.send(json.dumps(error_event(too_large, None), separators=(",", ":")))
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coroutine, name=f"{name}-{self.id}")
