@@ -22,11 +22,10 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from harness.server import wire
-from harness.server.errors import ApiError, invalid_value, schema_error
+from harness.server.errors import ApiError, invalid_value, schema_error, shown
 
 MAX_EVENT_BYTES = 128 * 1024
 NESTED = frozenset({"type", "session", "response", "item"})  # checked by the handlers
-_SHOWN_CHARS = 64
 
 
 def decode(message: str | bytes) -> dict[str, Any]:
@@ -75,13 +74,6 @@ def check(event: dict[str, Any], supported: Collection[str]) -> str:
         except ValidationError as exc:
             raise schema_error(exc, name) from None
     return type_
-
-
-def shown(value: Any) -> str:
-    """A client's value quoted in an error message, cut short (messages stay one short line)."""
-    text = value if isinstance(value, str) else repr(value)
-    text = " ".join(text.split())
-    return f"'{text[:_SHOWN_CHARS]}...'" if len(text) > _SHOWN_CHARS else f"'{text}'"
 
 
 @cache

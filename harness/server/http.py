@@ -21,7 +21,7 @@ from harness.protocol.standin import MAX_HEADER_CHARS, PERSONA_HEADER, WORKER_HE
 from harness.server import playground, session, wire
 from harness.server.call import INVALID_OFFER, Call, Engines
 from harness.server.cluster import FORWARDED_HEADER, Siblings
-from harness.server.errors import ApiError, invalid_value
+from harness.server.errors import MAX_PARAM_CHARS, ApiError, invalid_value, one_line, shown
 from harness.server.keys import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, KeyKind, KeyStore
 from harness.server.persona import Persona, PersonaError, parse_persona_text
 
@@ -67,7 +67,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:
             raise
         if exc.status in (404, 405):
-            message = f"Invalid URL ({request.method} {request.path})"
+            message = f"Invalid URL ({request.method} {one_line(request.path, MAX_PARAM_CHARS)})"
         elif exc.status == 413:
             limit = (exc.text or "").rstrip(".")  # aiohttp's text names the limit
             message = f"The request body is too large: {limit}."
@@ -165,7 +165,8 @@ class Api:
             and await self._siblings.hangup(call_id, request.headers.get("Authorization"))
         ):
             return web.Response(status=200)  # another process owned the call and hung it up
-        raise ApiError(f"Call '{call_id}' not found.", code="call_not_found", status=404, param="call_id")
+        missing = f"Call {shown(call_id)} not found."
+        raise ApiError(missing, code="call_not_found", status=404, param="call_id")
 
     async def create_client_secret(self, request: web.Request) -> web.Response:
         principal = self._keys.authenticate(request.headers.get("Authorization"))
@@ -219,12 +220,15 @@ async def _read_offer(request: web.Request) -> tuple[str, Any]:
 
 
 async def _read_body(request: web.Request) -> bytes:
-    """The whole body (aiohttp refuses one over ``client_max_size`` with a 413); a broken chunked
-    or compressed body is the client's 400, not a 500."""
+    """The whole body (aiohttp refuses one over ``client_max_size`` with a 413); a body whose
+    chunked framing or Content-Encoding is broken is the client's 400, not a 500."""
     try:
         return await request.read()
-    except HttpProcessingError as exc:
-        raise ApiError(f"The request body could not be read: {exc.message}.", code=None) from None
+    except (HttpProcessingError, web.RequestPayloadError):
+        raise ApiError(
+            "The request body could not be read: its chunked framing or Content-Encoding is broken.",
+            code=None,
+        ) from None
 
 
 async def _read_json(request: web.Request) -> dict[str, Any]:
