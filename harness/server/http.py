@@ -80,6 +80,10 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         internal = ApiError("The stand-in had an internal error.", code=None, status=500, type="server_error")
         response = web.json_response(internal.http_body(), status=500)
     response.headers.update(_CORS)
+    if response.status >= 400 and not request.content.is_eof():
+        # A body refused unread may not decode either (a broken chunk or Content-Encoding): say
+        # ``Connection: close`` rather than let aiohttp drop a connection the client would reuse.
+        response.force_close()
     return response
 
 
