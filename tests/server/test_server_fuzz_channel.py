@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -22,6 +22,9 @@ from harness.server import StandInServer
 from tests.support import fuzz, fuzz_events
 from tests.support.raw_peer import RawPeer
 from tests.support.standin import API_KEY
+
+if TYPE_CHECKING:
+    from tests.support.standin import Connect
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ERROR_FIELDS = {"type", "code", "message", "param", "event_id"}
@@ -68,7 +71,7 @@ async def refused_then_alive(
     return dict(error)
 
 
-@settings(fuzz.FUZZ, max_examples=80)
+@settings(fuzz.FUZZ, max_examples=60)
 @given(bad=fuzz_events.bad_messages())
 async def test_any_bad_message_is_one_error_event_and_the_call_goes_on(
     peer: RawPeer, kept_item: str, bad: fuzz_events.Bad
@@ -100,3 +103,26 @@ async def test_the_call_still_speaks_after_the_fuzz(
     _, done = await peer.expect("response.done", after=mark)
     assert done["response"]["id"] == response_id and done["response"]["status"] == "completed"
     await wait_until(lambda: peer.first_sound_after(since) is not None, what="the reply's audio")
+
+
+async def test_a_server_event_too_large_for_the_peer_becomes_an_error(
+    ahead_server: StandInServer, connected: Connect
+) -> None:
+    """Three accepted updates of ~100 KB each make a session.updated over the peer's 256 KiB
+    a=max-message-size: the peer gets an error saying so instead, and the call goes on."""
+    big = "x" * 100_000
+    updates: list[dict[str, Any]] = [
+        {"instructions": big},
+        {"tools": [{"type": "function", "name": "big", "description": big}]},
+        {"prompt": {"id": "pmpt_big", "variables": {"text": big}}},
+    ]
+    async with connected(ahead_server) as raw:
+        for update in updates[:2]:
+            await raw.configure(**update)
+        mark = len(raw.events)
+        raw.send({"type": "session.update", "session": {"type": "realtime", **updates[2]}})
+        _, error = await raw.expect("error", after=mark)
+        assert (
+            "session.updated" in error["error"]["message"] and "max-message-size" in error["error"]["message"]
+        )
+        await raw.type_message("still here")

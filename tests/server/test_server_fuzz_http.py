@@ -93,7 +93,7 @@ async def answered(
     assert status == 200, text
 
 
-@settings(fuzz.FUZZ, max_examples=40)
+@settings(fuzz.FUZZ, max_examples=35)
 @given(recipe=fuzz.offers, content_type=fuzz.call_content_types, encoding=fuzz.content_encodings)
 async def test_any_sdp_body_is_a_call_or_the_api_error(
     ahead_server: StandInServer,
