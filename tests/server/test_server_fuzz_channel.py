@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -21,10 +21,7 @@ from hypothesis import given, settings
 from harness.server import StandInServer
 from tests.support import fuzz, fuzz_events
 from tests.support.raw_peer import RawPeer
-from tests.support.standin import API_KEY
-
-if TYPE_CHECKING:
-    from tests.support.standin import Connect
+from tests.support.standin import connected
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 ERROR_FIELDS = {"type", "code", "message", "param", "event_id"}
@@ -33,14 +30,9 @@ ERROR_FIELDS = {"type", "code", "message", "param", "event_id"}
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def peer(ahead_server: StandInServer) -> AsyncIterator[RawPeer]:
     """The one call every bad message goes to (manual turns: nothing but the fuzz drives it)."""
-    raw = RawPeer()
-    try:
-        await raw.connect(ahead_server.base_url, API_KEY)
-        await raw.expect("session.created")
+    async with connected(ahead_server) as raw:
         await raw.configure(audio={"input": {"turn_detection": None}})
         yield raw
-    finally:
-        await raw.close()
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -105,9 +97,7 @@ async def test_the_call_still_speaks_after_the_fuzz(
     await wait_until(lambda: peer.first_sound_after(since) is not None, what="the reply's audio")
 
 
-async def test_a_server_event_too_large_for_the_peer_becomes_an_error(
-    ahead_server: StandInServer, connected: Connect
-) -> None:
+async def test_a_server_event_too_large_for_the_peer_becomes_an_error(ahead_server: StandInServer) -> None:
     """Three accepted updates of ~100 KB each make a session.updated over the peer's 256 KiB
     a=max-message-size: the peer gets an error saying so instead, and the call goes on."""
     big = "x" * 100_000

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import pytest
@@ -23,10 +23,7 @@ from openai.types.realtime import ClientSecretCreateResponse
 from harness.server import StandInServer
 from tests.support import fuzz
 from tests.support.raw_peer import RawPeer
-from tests.support.standin import API_KEY
-
-if TYPE_CHECKING:
-    from tests.support.standin import Connect
+from tests.support.standin import API_KEY, connected
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
@@ -51,13 +48,8 @@ async def offer() -> bytes:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def bystander(ahead_server: StandInServer) -> AsyncIterator[RawPeer]:
     """A call opened before the fuzz and kept through it."""
-    peer = RawPeer()
-    try:
-        await peer.connect(ahead_server.base_url, API_KEY)
-        await peer.expect("session.created")
+    async with connected(ahead_server) as peer:
         yield peer
-    finally:
-        await peer.close()
 
 
 async def post(
@@ -222,7 +214,7 @@ async def test_broken_framing_and_key_bytes_are_a_4xx(
 
 
 async def test_the_call_opened_before_the_fuzz_and_a_new_one_still_answer(
-    ahead_server: StandInServer, bystander: RawPeer, connected: Connect
+    ahead_server: StandInServer, bystander: RawPeer
 ) -> None:
     """Runs after the fuzz above (module order): nothing it sent disturbed other sessions."""
     await respond(bystander)
