@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from openai.types.realtime import ClientSecretCreateResponse
 
 from harness.server import StandInServer
+from harness.server.playground import STATIC_DIR
 from tests.support import fuzz
 from tests.support.raw_peer import RawPeer
 from tests.support.standin import API_KEY, connected
@@ -154,13 +155,18 @@ async def test_any_route_and_key_is_the_api_error(
     key: str | None,
     body: bytes,
 ) -> None:
-    """Unknown routes, wrong methods, hangups of calls that do not exist, missing or wrong keys."""
+    """Unknown routes, wrong methods, hangups of calls that do not exist, missing or wrong keys;
+    the playground's page and files are the only 2xx, and never a file outside its folder."""
     method, path = route
     url = ahead_server.base_url.removesuffix("/v1") + path
     headers = {} if key is None else {"Authorization": key}
     async with http.request(method, url, data=body, headers=headers) as reply:
-        status, text = reply.status, await reply.text()
-    if method == "HEAD":
+        status, text, served = reply.status, await reply.text(errors="replace"), reply.url.path
+    if status == 200:
+        assert method in ("GET", "HEAD") and (served == "/" or served.startswith("/playground/")), served
+        file = (STATIC_DIR / served.removeprefix("/playground/")).resolve()
+        assert served == "/" or (file.is_relative_to(STATIC_DIR.resolve()) and file.is_file()), served
+    elif method == "HEAD":
         assert 400 <= status < 500, status  # no body to check
     else:
         fuzz.assert_api_error(status, text)

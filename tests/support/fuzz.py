@@ -239,11 +239,16 @@ def secret_bodies() -> st.SearchStrategy[bytes]:
 
 
 def routes() -> st.SearchStrategy[tuple[str, str]]:
-    """(method, path): the stand-in's routes, hangups of calls that do not exist, anything else."""
-    call_ids = st.text(st.characters(codec="utf-8", exclude_characters="/?#%"), min_size=1, max_size=30)
+    """(method, path): the stand-in's routes, hangups of calls that do not exist, the playground's
+    files and paths that try to climb out of its folder, anything else."""
+    segments = st.text(st.characters(codec="utf-8", exclude_characters="/?#%"), min_size=1, max_size=30)
     paths = st.one_of(
         st.sampled_from(["/v1/realtime/calls", "/v1/realtime/client_secrets", "/v1/realtime", "/v1", "/"]),
-        call_ids.map(lambda call_id: f"/v1/realtime/calls/{call_id}/hangup"),
+        segments.map(lambda call_id: f"/v1/realtime/calls/{call_id}/hangup"),
+        st.lists(
+            st.sampled_from(["..", "index.html", "playground.js", "%2e%2e", "etc", "passwd"]) | segments,
+            max_size=4,
+        ).map(lambda parts: "/playground/" + "/".join(parts)),
         st.text(printable, max_size=40).map(lambda rest: "/v1/" + rest.replace("?", "").replace("#", "")),
     )
     return st.tuples(st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"]), paths)
