@@ -19,23 +19,16 @@ def spread(total: int, workers: int) -> list[int]:
 
 def allocate(total: int, limits: Sequence[int | None]) -> list[int]:
     """``total`` over workers as evenly as possible, none above its limit (None: no limit);
-    what no worker has room for is left out."""
+    what no worker has room for is left out. Max-min fair: the most limited workers are filled
+    first, each to its limit or an even share of what is left, whichever is less."""
     shares = [0] * len(limits)
-
-    def room(index: int) -> int | None:
-        limit = limits[index]
-        return None if limit is None else limit - shares[index]
-
+    order = sorted(range(len(limits)), key=lambda i: (limits[i] is None, limits[i] or 0))
     left = total
-    while left > 0:
-        open_ = [i for i in range(len(limits)) if (r := room(i)) is None or r > 0]
-        if not open_:
-            break
-        for index, extra in zip(open_, spread(left, len(open_)), strict=True):
-            r = room(index)
-            take = extra if r is None else min(extra, r)
-            shares[index] += take
-            left -= take
+    for position, index in enumerate(order):
+        even = -(-left // (len(order) - position))  # ceiling: the remainder goes first
+        limit = limits[index]
+        shares[index] = even if limit is None else min(limit, even)
+        left -= shares[index]
     return shares
 
 

@@ -78,3 +78,15 @@ def test_sessions_a_target_refuses_are_failures_by_kind_and_not_a_hot_loop(
     assert figures["failures_by_kind"] == {"connect": figures["sessions_failed"]}
     assert 2 <= figures["sessions_started"] <= 2 * 4 + 2  # each user pauses 1 s after a quick failure
     assert figures["error_rate"] == 1.0
+
+
+def test_a_ray_cluster_cannot_reach_this_machines_loopback_target(
+    run_cli: Cli, short_scenario: Path, tmp_path: Path
+) -> None:
+    for target in ("local", "http://127.0.0.1:8089/v1"):
+        args = ["load", str(short_scenario), "--ray", "ray://head:10001", "--target", target]
+        result = run_cli(*args, "--out", str(tmp_path))
+        assert result.exit_code == 2
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith(f"rth: error: --ray ray://head:10001 with --target {target}: the cluster")
+        assert "--host 0.0.0.0" in line
