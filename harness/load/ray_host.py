@@ -25,6 +25,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -98,6 +99,9 @@ class RayCluster:
         options: dict[str, Any] = {"namespace": NAMESPACE, "log_to_driver": False}
         if local:
             options.update(num_cpus=local_cpus, include_dashboard=False, _node_ip_address="127.0.0.1")
+            # Ray runs workers at niceness 15: under contention they would measure their own
+            # starvation against the stand-in and the driver at 0.
+            options["_system_config"] = {"worker_niceness": 0}
         try:
             with _spawn_env(local):
                 # ERROR: Ray's start-up notes would break into the live view; its errors still show
@@ -123,7 +127,18 @@ class RayWorker(RemoteWorker):
 
         if os.environ.get("http_proxy") == CLOSED_PROXY:
             del os.environ["http_proxy"]  # meant for Ray's own probes, not for the sessions' HTTP
+        _normal_priority()
         super().__init__(config, inputs, node=ray.get_runtime_context().get_node_id())
+
+
+def _normal_priority() -> None:
+    """Back to niceness 0 on every thread, where allowed (a cluster started without
+    ``RAY_worker_niceness=0`` runs its workers at 15; raising it needs privileges)."""
+    tasks = Path("/proc/self/task")
+    for task in tasks.iterdir() if tasks.is_dir() else ():
+        with contextlib.suppress(OSError, ValueError):
+            if os.getpriority(os.PRIO_PROCESS, int(task.name)) > 0:
+                os.setpriority(os.PRIO_PROCESS, int(task.name), 0)
 
 
 def _last_line(exc: BaseException) -> str:
