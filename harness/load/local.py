@@ -26,6 +26,7 @@ from harness.report.model import ScenarioReport
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_S = 1.0
+READY_TIMEOUT_S = 120.0  # every worker process imported and running by then
 Message = tuple[str, str, Any]  # (kind, worker, payload)
 
 
@@ -54,6 +55,7 @@ async def _serve(config: WorkerConfig, commands: Any, messages: Any) -> None:
             await asyncio.sleep(SNAPSHOT_S)
             messages.put(("snapshot", config.worker, worker.snapshot().to_dict()))
 
+    messages.put(("ready", config.worker, None))
     tasks = [asyncio.create_task(obey()), asyncio.create_task(report())]
     try:
         samples = await running
@@ -79,8 +81,11 @@ class LocalWorkers(WorkerHost):
         self._context = multiprocessing.get_context("spawn")
         self._messages: Any = self._context.Queue()
         self._handles: dict[str, _Handle] = {}
+        self._early: list[Message] = []  # read while waiting for every worker to be ready
 
     async def start(self) -> None:
+        """Spawn the processes; return once each one runs its loop (or died), so the run's clock
+        starts with the workers, not with their imports."""
         node = os.uname().nodename
         for config in self.configs:
             commands = self._context.Queue()
@@ -90,6 +95,17 @@ class LocalWorkers(WorkerHost):
             process.start()
             self._handles[config.worker] = _Handle(process, commands)
             self.nodes[config.worker] = node
+        loop = asyncio.get_running_loop()
+        waiting, deadline = set(self.workers), loop.time() + READY_TIMEOUT_S
+        while waiting - set(self.lost()) and loop.time() < deadline:
+            try:
+                message = await loop.run_in_executor(None, self._messages.get, True, 0.5)
+            except queue.Empty:
+                continue
+            if message[0] == "ready":
+                waiting.discard(message[1])
+            else:
+                self._early.append(message)
 
     def send(self, worker: str, kind: str, value: float | None = None) -> None:
         handle = self._handles[worker]
@@ -99,16 +115,23 @@ class LocalWorkers(WorkerHost):
     async def messages(self, timeout: float) -> AsyncIterator[WorkerSnapshot]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        while self._early:
+            if (snapshot := self._received(self._early.pop(0))) is not None:
+                yield snapshot
         while (left := deadline - loop.time()) > 0:
             try:
-                kind, worker, payload = await loop.run_in_executor(None, self._messages.get, True, left)
+                message = await loop.run_in_executor(None, self._messages.get, True, left)
             except queue.Empty:
                 return
-            if kind == "snapshot":
-                yield WorkerSnapshot.from_dict(payload)
-            elif kind == "samples":
-                self.samples[worker] = [ScenarioReport.model_validate(s) for s in payload]
-                self.finished.add(worker)
+            if (snapshot := self._received(message)) is not None:
+                yield snapshot
+
+    def _received(self, message: Message) -> WorkerSnapshot | None:
+        kind, worker, payload = message
+        if kind == "samples":
+            self.samples[worker] = [ScenarioReport.model_validate(s) for s in payload]
+            self.finished.add(worker)
+        return WorkerSnapshot.from_dict(payload) if kind == "snapshot" else None
 
     def lost(self) -> list[str]:
         return [
