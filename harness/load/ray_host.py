@@ -24,7 +24,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -59,7 +59,7 @@ def _import_ray(local: bool) -> ModuleType:
 
 
 @contextlib.contextmanager
-def _spawn_env(local: bool) -> Any:
+def _spawn_env(local: bool) -> Iterator[None]:
     """While Ray starts its processes: HTTP to anything but loopback goes to a closed port."""
     if not local:
         yield
