@@ -62,18 +62,8 @@ class Counters:
         return self.sessions_failed / self.sessions_finished if self.sessions_finished else 0.0
 
     def copy(self) -> Counters:
-        return Counters(
-            self.sessions_started,
-            self.sessions_completed,
-            self.sessions_failed,
-            self.turns_completed,
-            self.packets_sent,
-            self.packets_received,
-            self.packets_lost,
-            self.sessions_dropped,
-            dict(self.failures_by_kind),
-            dict(self.error_events),
-        )
+        kinds, errors = dict(self.failures_by_kind), dict(self.error_events)
+        return replace(self, failures_by_kind=kinds, error_events=errors)
 
 
 @dataclass
