@@ -28,7 +28,20 @@ def load(
         float | None, typer.Option(min=0.01, help="Open model: start this many sessions per second instead.")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, max=256, help="Worker processes (default: the cores available).")
+        int | None,
+        typer.Option(
+            min=1, max=4096, help="Workers (default: the cores available; with --ray, the cluster's CPUs)."
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the workers as Ray actors: 'local' starts Ray here; 'auto' or 'ray://HEAD:10001' "
+            "joins that cluster (needs realtime-harness[ray]).",
+        ),
+    ] = None,
+    max_sessions_per_node: Annotated[
+        int | None, typer.Option(min=1, help="Live sessions one node (machine) may hold at once.")
     ] = None,
     target: Annotated[str, typer.Option(help="'local' (built-in stand-in) or a base URL.")] = "local",
     connect: Annotated[ConnectChoice, typer.Option(help="unified or ephemeral.")] = ConnectChoice.unified,
@@ -63,7 +76,6 @@ def load(
 
     from harness.client import ConnectMode
     from harness.load import LoadOptions, estimate_cost, parse_threshold, parse_thresholds, run_load
-    from harness.load.driver import default_workers
     from harness.report.load_live import LoadLiveView, render_load_summary
     from harness.runner import RunOptions
     from harness.scenario import load_suite
@@ -83,7 +95,9 @@ def load(
             duration_s=duration,
             ramp_up_s=ramp_up,
             rate=rate,
-            workers=workers or default_workers(),
+            workers=workers,
+            ray=ray,
+            max_sessions_per_node=max_sessions_per_node,
             thresholds=parse_thresholds(threshold or []),
             score_sample=score_sample,
             ramp_until=parse_threshold(ramp_until) if ramp_until else None,
@@ -91,6 +105,8 @@ def load(
             max_users=max_users,
             seed=seed,
         )
+        if ray is not None:
+            _require_ray()
         estimate = estimate_cost(scenarios, options)
         if estimate is not None:
             console.print(f"estimated cost of this run: ${estimate:.2f} (--max-cost-usd {max_cost_usd:g})")
@@ -106,3 +122,10 @@ def load(
     console.print(f"report: {run_dir / 'report.json'}")
     print_rendered(run_dir)
     raise typer.Exit(EXIT_OK if report.load.passed else EXIT_FAILED)
+
+
+def _require_ray() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError("--ray needs Ray: pip install 'realtime-harness[ray]'")

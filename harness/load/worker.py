@@ -1,9 +1,10 @@
 """A load worker: one event loop keeping many sessions live against one target.
 
 The driver tells it how many users to keep live (closed model: each user loops its scenario) or
-how many sessions to start per second (open model), and asks for a snapshot every second. Every
-method is a plain async or sync method on one object, so a local worker process and a Ray actor
-host the same class unchanged (:mod:`harness.load.local` is the first host).
+how many sessions to start per second (open model), and asks for a snapshot every second or two.
+Every method is a plain async or sync method on one object, so a local worker process
+(:mod:`harness.load.local`) and a Ray actor (:mod:`harness.load.ray_host`, through
+:mod:`harness.load.remote`) host the same class unchanged.
 
 Most sessions are counted, not kept: their timeline stays in memory until their latencies are
 read into histograms, and their reply audio is not recorded. A sample (``score_sample``, at least
@@ -96,14 +97,37 @@ class LoadWorker:
         self._sessions: set[asyncio.Task[bool]] = set()
         self._numbers = itertools.count()
         self._rate = 0.0
+        self._max_sessions: int | None = None
         self._stopping = asyncio.Event()
         self._scoring: ProcessPool | None = None
         self._ready = asyncio.Event()  # set once every clip is prepared and encoded
 
     # ---- commands from the driver -----------------------------------------------------------
 
+    def command(self, kind: str, value: float | None = None) -> None:
+        """A driver command by name, as the hosts forward them: users, rate, cap, stop."""
+        if kind == "users":
+            self.set_users(int(value or 0))
+        elif kind == "rate":
+            self.set_rate(float(value or 0.0))
+        elif kind == "cap":
+            self.set_max_sessions(None if value is None else int(value))
+        elif kind == "stop":
+            self.stop()
+        else:
+            raise ValueError(f"unknown load worker command {kind!r}")
+
+    def set_max_sessions(self, limit: int | None) -> None:
+        """At most ``limit`` sessions live here (this worker's share of its node's cap): fewer users,
+        and open-model arrivals beyond it are dropped (counted, as k6's dropped iterations)."""
+        self._max_sessions = limit
+        if limit is not None and len(self._users) > limit:
+            self.set_users(limit)
+
     def set_users(self, users: int) -> None:
         """Keep ``users`` sessions live (each user starts its next session when one ends)."""
+        if self._max_sessions is not None:
+            users = min(users, self._max_sessions)
         self.meter.users = users
         while len(self._users) < users and not self._stopping.is_set():
             index = len(self._users)
@@ -165,10 +189,13 @@ class LoadWorker:
             if self._rate <= 0:
                 await asyncio.sleep(0.1)
                 continue
-            scenarios = self.config.scenarios
-            task = asyncio.create_task(self._session(scenarios[arrival % len(scenarios)]))
-            self._sessions.add(task)
-            task.add_done_callback(self._sessions.discard)
+            if self._max_sessions is not None and len(self._sessions) >= self._max_sessions:
+                self.meter.counters.sessions_dropped += 1
+            else:
+                scenarios = self.config.scenarios
+                task = asyncio.create_task(self._session(scenarios[arrival % len(scenarios)]))
+                self._sessions.add(task)
+                task.add_done_callback(self._sessions.discard)
             await asyncio.sleep(1.0 / self._rate)
 
     async def _warm_clips(self) -> None:
