@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from harness.client import Target
 from harness.errors import UsageError
+from harness.load.cost import is_ours
 from harness.load.histograms import MetricHistograms
 from harness.load.host import WorkerHost
 from harness.load.local import LocalWorkers
@@ -31,7 +31,7 @@ from harness.load.summary import LevelResult, build_summary
 from harness.load.thresholds import Threshold, ThresholdResult
 from harness.load.worker import WorkerConfig
 from harness.report.model import FailureKind, RunReport, ScenarioReport
-from harness.runner.options import LOCAL_TARGET, RunOptions
+from harness.runner.options import RunOptions
 from harness.runner.run_dir import RunDirectory
 from harness.runner.targets import TargetPool, open_target
 from harness.scenario import Scenario
@@ -76,18 +76,18 @@ def users_at(options: LoadOptions, elapsed: float) -> int:
     return min(options.users, math.ceil(options.users * elapsed / options.ramp_up_s))
 
 
-def check_reachable(options: LoadOptions) -> None:
+def check_reachable(scenarios: Sequence[Scenario], options: LoadOptions) -> None:
     """Workers on other machines cannot reach this machine's loopback (where ``--target local``
     serves): refuse before anything starts."""
     if options.ray in (None, "local"):
         return
-    target = options.run.target
-    if target == LOCAL_TARGET or Target(target, "").is_loopback:
-        raise UsageError(
-            f"--ray {options.ray} with --target {target}: the cluster's nodes cannot reach this "
-            "machine's loopback; run `rth serve --load --host 0.0.0.0` where they can reach it "
-            "and pass --target http://HOST:PORT/v1 (or use --ray local)"
-        )
+    for target in {scenario.target or options.run.target for scenario in scenarios}:
+        if is_ours(target):
+            raise UsageError(
+                f"--ray {options.ray} with target {target}: the cluster's nodes cannot reach this "
+                "machine's loopback; run `rth serve --load --host 0.0.0.0` where they can reach it "
+                "and pass --target http://HOST:PORT/v1 (or use --ray local)"
+            )
 
 
 async def run_load(
@@ -95,7 +95,7 @@ async def run_load(
 ) -> tuple[RunReport, Path, list[ThresholdResult]]:
     """Run the load; the run directory holds report.json (with ``load``), the sampled sessions'
     timelines and audio, junit.xml, summary.md and index.html (written on Ctrl-C too)."""
-    check_reachable(options)
+    check_reachable(scenarios, options)
     run_dir = RunDirectory(options.run, scenarios)
     stats = LoadStats()
     levels: list[LevelResult] = []
@@ -107,12 +107,13 @@ async def run_load(
         async with AsyncExitStack() as stack:
             host = _host_factory(options, stack)  # Ray first: its processes start on their own
             targets = await stack.enter_async_context(TargetPool(options.run, open_target))
-            resolved = await targets.get(scenarios[0])
+            resolved = tuple([await targets.get(scenario) for scenario in scenarios])
             configs = [
                 WorkerConfig(
                     worker=f"w{index}",
                     scenarios=tuple(scenarios),
-                    target=resolved,
+                    target=resolved[0],
+                    scenario_targets=resolved,
                     connect=options.run.connect,
                     run_dir=run_dir.path,
                     score_sample=options.score_sample,

@@ -57,6 +57,11 @@ class WorkerConfig:
     score_sample: float = 0.0
     sample_first: bool = False  # sample this worker's first session (the run keeps at least one)
     seed: int = 0
+    scenario_targets: tuple[ResolvedTarget, ...] = ()  # per scenario (its own `target:`); else target
+
+    def target_of(self, index: int) -> ResolvedTarget:
+        """Where scenario ``index`` calls: its own ``target:`` if it names one, else the run's."""
+        return self.scenario_targets[index] if self.scenario_targets else self.target
 
 
 class SampleStore:
@@ -179,7 +184,7 @@ class LoadWorker:
                 return
             scenarios = self.config.scenarios
             started = loop.time()
-            failed = await self._session(scenarios[(index + iteration) % len(scenarios)])
+            failed = await self._session((index + iteration) % len(scenarios))
             if failed and loop.time() - started < RETRY_PAUSE_S:
                 await asyncio.sleep(RETRY_PAUSE_S)  # a target refusing at once is not hammered
 
@@ -192,8 +197,7 @@ class LoadWorker:
             if self._max_sessions is not None and len(self._sessions) >= self._max_sessions:
                 self.meter.counters.sessions_dropped += 1
             else:
-                scenarios = self.config.scenarios
-                task = asyncio.create_task(self._session(scenarios[arrival % len(scenarios)]))
+                task = asyncio.create_task(self._session(arrival % len(self.config.scenarios)))
                 self._sessions.add(task)
                 task.add_done_callback(self._sessions.discard)
             await asyncio.sleep(1.0 / self._rate)
@@ -208,9 +212,10 @@ class LoadWorker:
                     if clip is not None:
                         self._opus.get(clip.path)
 
-    async def _session(self, scenario: Scenario) -> bool:
-        """Run one session; True when it failed."""
+    async def _session(self, index: int) -> bool:
+        """Run one session of scenario ``index``; True when it failed."""
         await self._ready.wait()
+        scenario = self.config.scenarios[index]
         number = next(self._numbers)
         sampled = self._should_sample(number)
         name = f"{self.config.worker}/{number:05d}-{scenario.name}"
@@ -221,7 +226,7 @@ class LoadWorker:
         pool = await self._scoring_pool() if sampled else InlinePool()
         driver = SessionDriver(
             planned,
-            self.config.target,
+            self.config.target_of(index),
             self.config.connect,
             timeline,
             audio_dir,

@@ -88,5 +88,23 @@ def test_a_ray_cluster_cannot_reach_this_machines_loopback_target(
         result = run_cli(*args, "--out", str(tmp_path))
         assert result.exit_code == 2
         (line,) = result.stderr.strip().splitlines()
-        assert line.startswith(f"rth: error: --ray ray://head:10001 with --target {target}: the cluster")
+        assert line.startswith(f"rth: error: --ray ray://head:10001 with target {target}: the cluster")
         assert "--host 0.0.0.0" in line
+
+
+def test_a_scenarios_own_target_is_where_its_sessions_call(
+    run_cli: Cli, short_scenario: Path, tmp_path: Path
+) -> None:
+    """Users loop over two scenarios: one on the built-in stand-in, one naming its own target
+    (nothing listens there). Only the second one's sessions fail, as refused connects."""
+    refused = tmp_path / "refused.yaml"
+    own = short_scenario.read_text().replace("short", "refused")
+    refused.write_text("target: http://127.0.0.1:9/v1\n" + own)
+    args = ["load", str(short_scenario), str(refused), "--users", "2", "--duration", "8", "--workers", "1"]
+    result = run_cli(*args, "--out", str(tmp_path / "out"), in_subprocess=True, timeout=120,
+                     env={"OPENAI_API_KEY": "sk-dummy-nothing-listens-on-port-9"})  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    figures = json.loads(((tmp_path / "out" / "latest").resolve() / "report.json").read_text())["load"]
+    assert figures["sessions_completed"] >= 1, figures
+    assert figures["failures_by_kind"] == {"connect": figures["sessions_failed"]}
+    assert figures["sessions_failed"] >= 1
