@@ -1,7 +1,8 @@
 """The ``rth`` Typer app and what every command shares: consoles, exit codes, option choices.
 
 Exit codes: 0 every expectation met, 1 some failed (or the run failed), 2 bad usage or input
-(a one-line error, never a traceback), 130 interrupted (the partial report is still written).
+(a one-line error, never a traceback), 130 interrupted by SIGINT (Ctrl-C) and 143 by SIGTERM (the
+partial report is still written; see :mod:`harness.cli._signals`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import typer
 from rich.console import Console
 
 from harness import __version__
+from harness.cli._signals import Interrupted
 from harness.errors import HarnessError, UsageError
 
 app = typer.Typer(
@@ -46,13 +48,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 @contextmanager
 def exit_codes(
-    interrupted: str | None = "interrupted", interrupted_code: int = EXIT_INTERRUPTED
+    interrupted: str | None = "interrupted",
+    interrupted_code: int = EXIT_INTERRUPTED,
+    *,
+    report: Path | None = None,
 ) -> Iterator[None]:
     """The one mapping of failures to exit codes, around the work of every command.
 
     :class:`UsageError` (bad option, file or environment) exits 2, any other :class:`HarnessError`
     1, both with their one-line message. A bug of ours is one line too (``RTH_DEBUG=1`` re-raises it
-    for the traceback). Ctrl-C prints ``interrupted`` (if any) and exits ``interrupted_code``.
+    for the traceback). Ctrl-C prints ``interrupted`` (if any) and exits ``interrupted_code``; a
+    stop by signal (:class:`Interrupted`) exits ``128 + signal`` and names the partial ``report``
+    (the real run directory's, never ``latest``) when it was written.
     """
     try:
         yield
@@ -62,10 +69,15 @@ def exit_codes(
         fail(str(exc), EXIT_USAGE)
     except HarnessError as exc:
         fail(str(exc), EXIT_FAILED)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else interrupted_code
         if interrupted is not None:
-            errors.print(f"rth: {interrupted}", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(interrupted_code) from None
+            how = f"{interrupted} by {exc.name}" if isinstance(exc, Interrupted) else interrupted
+            if report is not None:
+                kept = report.is_file()
+                how += f"; the partial report is {report}" if kept else " before anything was measured"
+            errors.print(f"rth: {how}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(code) from None
     except Exception as exc:
         if os.environ.get("RTH_DEBUG"):
             raise
