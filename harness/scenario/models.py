@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from harness.protocol import ServerEventType
+from harness.protocol.urls import base_url_problem
 from harness.scenario._base import Strict, deep_merge
 from harness.scenario.actions import (
     Action,
@@ -106,6 +107,14 @@ class _Shared(Strict):
     expect: ScenarioExpectations = Field(
         default_factory=ScenarioExpectations, description="Checked once over the whole scenario"
     )
+
+    @field_validator("target")
+    @classmethod
+    def _usable_target(cls, value: str | None) -> str | None:
+        problem = None if value in (None, "local") else base_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"'local' or a base URL: {problem}")
+        return value
 
 
 class Scenario(_Shared):
