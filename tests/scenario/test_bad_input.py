@@ -299,3 +299,18 @@ def test_a_copy_of_the_base_scenario_is_valid(folder: Path, audio_fixtures: Path
     """The mutation tests start from a scenario that loads: their problems are the mutations'."""
     document = copy.deepcopy(valid_scenario(audio_fixtures / "weather_paris.wav"))
     assert problems_of(folder / "base.yaml", yaml.safe_dump(document)) == []
+
+
+@settings(max_examples=20, derandomize=True, deadline=None)
+@given(data=st.binary(max_size=200) | YAMLISH.map(str.encode), command=st.sampled_from(["validate", "run"]))
+def test_the_commands_turn_any_file_into_exit_2_and_lines(
+    folder: Path, run_cli: Any, data: bytes, command: str
+) -> None:
+    path = folder / "cli.yaml"
+    path.write_bytes(data)
+    extra = ["--out", str(folder / "reports")] if command == "run" else []
+    result = run_cli(command, str(path), *extra)
+    assert result.exit_code == 2, result.output  # random bytes are never a scenario
+    assert "Traceback" not in result.output
+    starts = (f"{path}:", f"rth: error: {path}:", "1 problem")
+    assert all(line.startswith(starts) for line in result.stderr.splitlines()), result.stderr
