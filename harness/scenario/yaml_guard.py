@@ -23,13 +23,17 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from harness.errors import HarnessError
+
 MAX_VALUES = 20_000  # nodes a document may expand to; committed suites have ~200
 MAX_DEPTH = 64  # nesting levels; a scenario needs about 10 (a raw `send` event a few more)
 MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class GuardError(yaml.MarkedYAMLError):
-    """A legal YAML document the scenario loader refuses; ``problem`` is the message with its fix."""
+class GuardError(yaml.MarkedYAMLError, HarnessError):
+    """A legal YAML document the scenario loader refuses; ``problem`` is the message with its fix.
+    A ``MarkedYAMLError`` so that it leaves PyYAML as its own errors do (the loader turns it into
+    a :class:`~harness.errors.ScenarioError`)."""
 
     def __init__(self, problem: str, mark: yaml.Mark | None) -> None:
         super().__init__(problem=problem, problem_mark=mark)
