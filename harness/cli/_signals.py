@@ -63,7 +63,7 @@ class _Stopper:
     def hard_exit(self, signum: int) -> None:
         name = signal.Signals(signum).name
         where = f"; the timeline so far is in {self.run_dir / 'timeline.jsonl'}" if self.run_dir else ""
-        line = f"rth: {name} again: stopped at once{where} (report.json holds only finished sessions)\n"
+        line = f"rth: {name} while stopping: stopped at once{where} (report.json holds finished sessions)\n"
         os.write(2, line.encode())  # not sys.stderr: the signal may have cut a write to it short
         for child in multiprocessing.active_children():  # workers ignore both signals on purpose
             child.kill()

@@ -124,9 +124,8 @@ def test_a_second_signal_exits_at_once_with_the_timeline_intact(
     )
     assert result.exit_code == 143, result.stderr
     (run_dir,) = run_dirs(tmp_path)
-    assert f"SIGTERM again: stopped at once; the timeline so far is in {run_dir / 'timeline.jsonl'}" in (
-        result.stderr
-    )
+    timeline = run_dir / "timeline.jsonl"
+    assert f"SIGTERM while stopping: stopped at once; the timeline so far is in {timeline}" in result.stderr
     assert "Traceback" not in result.stderr
     records = timeline_records(run_dir)
     assert any(r.get("type") == "response.done" for r in records)
