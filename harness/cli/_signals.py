@@ -18,6 +18,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -64,6 +65,8 @@ class _Stopper:
         name = signal.Signals(signum).name
         where = f"; the timeline so far is in {self.run_dir / 'timeline.jsonl'}" if self.run_dir else ""
         line = f"rth: {name} while stopping: stopped at once{where} (report.json holds finished sessions)\n"
+        if os.isatty(1):
+            os.write(1, b"\x1b[?25h\n")  # the live view hid the cursor; give it back
         os.write(2, line.encode())  # not sys.stderr: the signal may have cut a write to it short
         for child in multiprocessing.active_children():  # workers ignore both signals on purpose
             child.kill()
@@ -72,6 +75,9 @@ class _Stopper:
 
 @contextmanager
 def _handlers(stopper: _Stopper) -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may set handlers (the app called from a thread: plain Ctrl-C)
+        return
     previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
     for sig in STOP_SIGNALS:
         signal.signal(sig, stopper)
