@@ -72,21 +72,23 @@ def load(
     code (0 all held, 1 one broke). The run directory is the same as `rth run`'s, plus a `load`
     object in report.json; sampled sessions keep timelines, audio and WER.
     """
-    import asyncio
-
+    from harness.cli._signals import run_stoppable
     from harness.client import ConnectMode
     from harness.load import LoadOptions, estimate_cost, parse_threshold, parse_thresholds, run_load
     from harness.report.load_live import LoadLiveView, render_load_summary
     from harness.runner import RunOptions
+    from harness.runner.run_dir import new_run_id
     from harness.scenario import load_suite
 
-    with exit_codes(f"interrupted; the partial report is under {out}/latest/report.json"):
+    run_id = new_run_id()  # known up front, so an interruption can name the real run directory
+    with exit_codes(report=out / run_id / "report.json"):
         scenarios = load_suite(paths).scenarios
         options = LoadOptions(
             run=RunOptions(
                 target=target,
                 connect=ConnectMode(connect.value),
                 out=out,
+                run_id=run_id,
                 model=model,
                 prices=prices,
                 standin_load=True,  # the built-in stand-in must not be what limits the load
@@ -116,7 +118,7 @@ def load(
                     "raise it, or use fewer --users or a shorter --duration"
                 )
         with LoadLiveView(console) as view:
-            report, run_dir, results = asyncio.run(run_load(scenarios, options, view))
+            report, run_dir, results = run_stoppable(run_load(scenarios, options, view), out / run_id)
     assert report.load is not None
     render_load_summary(report.load, results, console)
     console.print(f"report: {run_dir / 'report.json'}")

@@ -94,7 +94,9 @@ async def run_load(
     scenarios: Sequence[Scenario], options: LoadOptions, observer: LoadObserver | None = None
 ) -> tuple[RunReport, Path, list[ThresholdResult]]:
     """Run the load; the run directory holds report.json (with ``load``), the sampled sessions'
-    timelines and audio, junit.xml, summary.md and index.html (written on Ctrl-C too)."""
+    timelines and audio, junit.xml, summary.md and index.html. Interrupted (a cancel: SIGINT or
+    SIGTERM), the workers still stop their sessions and send their figures and samples, and the
+    report is written ``interrupted: true``."""
     check_reachable(scenarios, options)
     run_dir = RunDirectory(options.run, scenarios)
     stats = LoadStats()

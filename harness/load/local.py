@@ -12,7 +12,6 @@ import logging
 import multiprocessing
 import os
 import queue
-import signal
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
@@ -22,6 +21,7 @@ from harness.load.host import WorkerHost
 from harness.load.stats import WorkerSnapshot
 from harness.load.worker import LoadWorker, WorkerConfig
 from harness.report.model import ScenarioReport
+from harness.runner.workers import leave_signals_to_parent
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,9 @@ Message = tuple[str, str, Any]  # (kind, worker, payload)
 
 
 def worker_main(config: WorkerConfig, commands: Any, messages: Any) -> None:
-    """A worker process: Ctrl-C is the driver's to handle (it stops the workers and keeps the data)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A worker process: Ctrl-C and SIGTERM are the driver's to handle (it stops the workers and
+    keeps the data)."""
+    leave_signals_to_parent()
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(_serve(config, commands, messages))
 

@@ -258,8 +258,7 @@ class LoadWorker:
             await driver.close()
             measured.before(None)  # the rest, a cut turn's too: what was measured was measured
             record = driver.record(self.config.run_dir)
-            if record.failure_kind != FailureKind.INTERRUPTED:
-                self._count(record)
+            self._count(record)
             if sampled:
                 await score_and_keep(pool, record, lambda report: self.samples.add(number, report))
         return record.failure_kind is not None
@@ -275,7 +274,8 @@ class LoadWorker:
         return self._scoring
 
     def _count(self, record: SessionRecord) -> None:
-        """A finished session's outcome into the counters."""
+        """A finished session's outcome into the counters (the turns it completed even when the run's
+        end or a stop cut it: what was measured was measured)."""
         counters = self.meter.counters
         for entry in record.entries:
             if entry.kind == EntryKind.RECEIVED and entry.type == ServerEventType.ERROR:
@@ -287,6 +287,8 @@ class LoadWorker:
         counters.packets_received += int(rtp.get("packets_received") or 0)
         counters.packets_lost += int(rtp.get("packets_lost") or 0)
         kind = record.failure_kind
+        if kind == FailureKind.INTERRUPTED:
+            return  # cut by the end of the run or a stop: neither completed nor failed
         if kind is None:
             counters.sessions_completed += 1
         else:

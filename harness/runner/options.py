@@ -7,11 +7,21 @@ from pathlib import Path
 from typing import Any
 
 from harness.client import ConnectMode
+from harness.errors import TargetError
 from harness.protocol import DEFAULT_MODEL
+from harness.protocol.urls import base_url_problem, redact_url
 
 LOCAL_TARGET = "local"
 # Sessions side by side when neither --concurrency nor a suite's `concurrency:` says: see README.
 DEFAULT_CONCURRENCY = 4
+
+
+def check_target(target: str) -> None:
+    """Raise :class:`TargetError` unless ``target`` is 'local' or a usable base URL (no credentials:
+    the key comes from the environment; the message shows the URL without them)."""
+    problem = None if target == LOCAL_TARGET else base_url_problem(target)
+    if problem is not None:
+        raise TargetError(f"--target {redact_url(target)}: {problem} (or use 'local')")
 
 
 @dataclass
@@ -32,6 +42,9 @@ class RunOptions:
     # are oversubscribed (docs/performance.md); the default stays until that is settled.
     standin_in_process: bool = True
     render: bool = True  # junit.xml, summary.md and index.html at the end
+
+    def __post_init__(self) -> None:
+        check_target(self.target)  # before anything is written: the target is recorded in the report
 
     def describe(self) -> dict[str, Any]:
         """The options as recorded in report.json (never the key)."""
