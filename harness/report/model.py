@@ -133,6 +133,9 @@ class TurnReport(BaseModel):
     consistency_wer: WerScore | None = Field(
         default=None, description="audio_transcript vs the assistant transcript"
     )
+    perturbation: dict[str, Any] | None = Field(
+        default=None, description="The perturbation settings the turn's clips were degraded with"
+    )
 
     @property
     def passed(self) -> bool:
