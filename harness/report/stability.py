@@ -95,7 +95,7 @@ class Stability:
 def pass_at_k(n: int, c: int, k: int) -> float:
     if not 1 <= k <= n or not 0 <= c <= n:
         raise ValueError(f"pass@k needs 1 <= k <= n and 0 <= c <= n (n={n}, c={c}, k={k})")
-    return 1.0 - comb(n - c, k) / comb(n, k)
+    return (comb(n, k) - comb(n - c, k)) / comb(n, k)  # one division of exact integers
 
 
 def pass_hat_k(n: int, c: int, k: int) -> float:
