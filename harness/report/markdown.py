@@ -187,26 +187,14 @@ def stability_markdown(rows: list[Stability]) -> list[str]:
         [
             row.variant or "-",
             row.scenario if row.turn is None else f"↳ {row.turn}",
-            f"{row.passed}/{row.runs}",
-            f"{row.pass_rate:.0%}",
-            f"{row.pass_at(row.runs):.0%}",
-            f"{row.pass_hat(row.runs):.0%}",
+            *row.figures(),
             "⚠️ flaky" if row.flaky else "",
             row.failure_text(),
         ]
         for row in rows
     ]
     table += [
-        [
-            total.variant or "-",
-            f"**mean of {total.scenarios} scenario(s)**",
-            "",
-            f"{total.pass_rate:.0%}",
-            f"{total.pass_at_k:.0%}",
-            f"{total.pass_hat_k:.0%}",
-            "",
-            "",
-        ]
+        [total.variant or "-", f"**mean of {total.scenarios} scenario(s)**", *total.figures(), "", ""]
         for total in overall(rows)
     ]
     header = ["variant", "scenario / turn", "passed", "rate", f"pass@{k}", f"pass^{k}", "", "failures"]

@@ -66,6 +66,14 @@ class Stability:
         """Chance that all ``k`` runs pass (``1 <= k <= runs``)."""
         return pass_hat_k(self.runs, self.passed, k)
 
+    def figures(self) -> list[str]:
+        """passed/runs, rate, pass@n, pass^n (n = runs), as every renderer prints them."""
+        n = self.runs
+        return [
+            f"{self.passed}/{n}",
+            *(_percent(v) for v in (self.pass_rate, self.pass_at(n), self.pass_hat(n))),
+        ]
+
     def model(self) -> StabilityRow:
         """The row as report.json keeps it, with the whole pass@k and pass^k curves (k = 1..runs)."""
         ks = range(1, self.runs + 1)
@@ -92,6 +100,10 @@ class Stability:
         return ", ".join(f"{kind} x{count}" for kind, count in self.failures.most_common())
 
 
+def _percent(value: float) -> str:
+    return f"{value:.0%}"
+
+
 def pass_at_k(n: int, c: int, k: int) -> float:
     if not 1 <= k <= n or not 0 <= c <= n:
         raise ValueError(f"pass@k needs 1 <= k <= n and 0 <= c <= n (n={n}, c={c}, k={k})")
@@ -114,6 +126,10 @@ class Overall:
     pass_rate: float
     pass_at_k: float
     pass_hat_k: float
+
+    def figures(self) -> list[str]:
+        """The same columns as :meth:`Stability.figures` (no passed/runs for a mean)."""
+        return ["", *(_percent(v) for v in (self.pass_rate, self.pass_at_k, self.pass_hat_k))]
 
 
 def overall(rows: list[Stability]) -> list[Overall]:

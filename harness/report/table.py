@@ -92,27 +92,10 @@ def render_stability(rows: list[Stability], console: Console) -> None:
     for row in rows:
         label = row.scenario if row.turn is None else f"  {row.scenario}/{row.turn}"
         flag = "[yellow]flaky[/]" if row.flaky else ("[green]stable[/]" if row.passed else "[red]failing[/]")
-        table.add_row(
-            row.variant or "-",
-            label,
-            f"{row.passed}/{row.runs}",
-            f"{row.pass_rate:.0%}",
-            f"{row.pass_at(row.runs):.0%}",
-            f"{row.pass_hat(row.runs):.0%}",
-            flag,
-            row.failure_text(),
-        )
+        table.add_row(row.variant or "-", label, *row.figures(), flag, row.failure_text())
     for total in overall(rows):
-        table.add_row(
-            total.variant or "-",
-            f"[b]mean of {total.scenarios} scenario(s)[/]",
-            "",
-            f"{total.pass_rate:.0%}",
-            f"{total.pass_at_k:.0%}",
-            f"{total.pass_hat_k:.0%}",
-            "",
-            "",
-        )
+        label = f"[b]mean of {total.scenarios} scenario(s)[/]"
+        table.add_row(total.variant or "-", label, *total.figures(), "", "")
     console.print(table)
 
 
