@@ -173,7 +173,8 @@ async def accuracy_worker(args: argparse.Namespace) -> dict[str, Any]:
         async with gate:
             return await open_session(args.url, cache)
 
-    sessions = await asyncio.gather(*(opened() for _ in range(args.sessions)))
+    attempts = await asyncio.gather(*(opened() for _ in range(args.sessions)), return_exceptions=True)
+    sessions = [s for s in attempts if isinstance(s, RealtimeSession)]
 
     async def turns(session: RealtimeSession, seed: int) -> None:
         await asyncio.sleep(seed % 40 / 20)  # spread over 2 s
@@ -198,7 +199,7 @@ async def accuracy_worker(args: argparse.Namespace) -> dict[str, Any]:
                 onsets.append((response_id, onset + session.timeline.origin))
     await asyncio.gather(*(session.close() for session in sessions), return_exceptions=True)
     failed = sum(1 for outcome in outcomes if isinstance(outcome, BaseException))
-    return {"onsets": onsets, "failed": failed}
+    return {"onsets": onsets, "failed": failed + len(attempts) - len(sessions)}
 
 
 def run_json_worker(kind: str, url: str, pid: int, args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
