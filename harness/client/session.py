@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
-from pydantic import SecretStr
 
 from harness.client import connect as http
 from harness.client.audio_sink import AudioCapture, CapturedAudio
@@ -27,10 +25,14 @@ from harness.client.events import Event, EventChannel, Matcher
 from harness.client.levels import install_fast_audio_level
 from harness.client.opus_input import OpusClip, OpusClipCache, OpusPacketProducer
 from harness.client.packet_levels import PacketLevelCapture
+from harness.client.retry import RetryPolicy
+from harness.client.rtp_stats import RtpCounters, read_rtp_counters
 from harness.client.target import ConnectMode, Target
-from harness.errors import ConnectError, HarnessError, ProtocolError
+from harness.errors import ConnectError, ConnectionLost, HarnessError, ProtocolError
 from harness.ice import loopback_only, rtc_configuration
 from harness.protocol import SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
+from harness.protocol.faults import Network
+from harness.protocol.impairment import impair_connection
 from harness.timeline import Timeline
 
 logger = logging.getLogger(__name__)
@@ -39,14 +41,7 @@ DATA_CHANNEL_LABEL = "oai-events"
 CONNECT_TIMEOUT_S = 20.0  # the whole connect: HTTP SDP exchange, ICE/DTLS, session.created/updated
 SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
 HANGUP_TIMEOUT_S = 3.0
-
-
-@dataclass
-class RtpCounters:
-    packets_sent: int | None = None
-    packets_received: int | None = None
-    packets_lost: int | None = None
-    jitter_ms: float | None = None
+DEFAULT_RETRY = RetryPolicy()  # 3 retries, 0.5 s doubling backoff with full jitter
 
 
 class SessionUpdateRejected(ProtocolError):
@@ -203,19 +198,10 @@ class RealtimeSession:
         return self.capture.end_segment()
 
     async def rtp_stats(self) -> RtpCounters:
-        """Audio RTP counters from aiortc's getStats: packets sent, received, lost, and the
-        received stream's interarrival jitter (RTP units of 1/48000 s, given in ms). On the
+        """Audio RTP counters of both directions (:mod:`harness.client.rtp_stats`). On the
         non-decoding path, which takes the receiver's packets over, only packets received are
-        counted (loss and jitter are None)."""
-        counters = RtpCounters()
-        for report in (await self.pc.getStats()).values():
-            kind = getattr(report, "type", None)
-            if kind == "outbound-rtp" and getattr(report, "kind", None) == "audio":
-                counters.packets_sent = int(report.packetsSent)
-            elif kind == "inbound-rtp" and getattr(report, "kind", None) == "audio":
-                counters.packets_received = int(report.packetsReceived)
-                counters.packets_lost = int(report.packetsLost)
-                counters.jitter_ms = round(float(report.jitter) * 1000 / SAMPLE_RATE, 3)
+        counted (our loss and jitter are None)."""
+        counters = await read_rtp_counters(self.pc)
         if isinstance(self.capture, PacketLevelCapture):  # its packets never reach aiortc's counters
             counters.packets_received = self.capture.meter.packets
         return counters
@@ -247,13 +233,19 @@ class RealtimeSession:
         timeout: float = CONNECT_TIMEOUT_S,
         opus_clips: OpusClipCache | None = None,
         decode_output: bool = True,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        network: Network | None = None,
     ) -> RealtimeSession:
-        """Set up the call and configure the session; raises ConnectError / AuthenticationError /
-        ServerEventTimeout (all HarnessError) and closes everything it opened on failure.
+        """Set up the call and configure the session; raises ConnectError (HttpStatusError,
+        AuthenticationError) / ServerEventTimeout (all HarnessError) and closes everything it
+        opened on failure.
 
         ``session_config`` is the ``session`` object of the session.update sent after
         session.created (``type`` defaults to "realtime"); None sends no update, and the session
-        is ready at session.created. ``timeout`` bounds the whole connect.
+        is ready at session.created. ``timeout`` bounds the whole connect, retries included:
+        429/5xx answers to the session-creating requests are retried as ``retry`` says (each
+        retry a ``connect.retry`` milestone). ``network`` impairs the RTP this side sends
+        (:mod:`harness.protocol.impairment`), whatever the target.
 
         The load path (both default off, each usable alone): ``opus_clips`` sends pre-encoded
         Opus from that per-process cache instead of PCM frames aiortc encodes
@@ -269,9 +261,10 @@ class RealtimeSession:
             opus_clips=opus_clips,
             decode_output=decode_output,
         )
+        deadline = asyncio.get_running_loop().time() + timeout
         try:
             async with asyncio.timeout(timeout):
-                await session._connect(session_config, timeout)
+                await session._connect(session_config, timeout, deadline, retry, network)
         except TimeoutError:
             phase = session._phase()
             await session.close()
@@ -290,26 +283,34 @@ class RealtimeSession:
                 return f"last step: {entry.type}"
         return "not started"
 
-    async def _connect(self, session_config: Mapping[str, Any] | None, timeout: float) -> None:
+    async def _connect(
+        self,
+        session_config: Mapping[str, Any] | None,
+        timeout: float,
+        deadline: float,
+        retry: RetryPolicy,
+        network: Network | None,
+    ) -> None:
         target, timeline = self.target, self.timeline
-        timeline.mark(
-            Milestone.CONNECT_START, {"url": target.calls_url, "mode": str(self.mode), "model": target.model}
-        )
-        bearer: SecretStr = target.api_key
-        if self.mode is ConnectMode.EPHEMERAL:
-            secret = await http.create_client_secret(target, timeout=timeout)
-            bearer = secret.value
-            timeline.mark(Milestone.CLIENT_SECRET_CREATED, {"expires_at": secret.expires_at})
+        start: dict[str, Any] = {"url": target.calls_url, "mode": str(self.mode), "model": target.model}
+        if network is not None:
+            start["network"] = network.model_dump(exclude_defaults=True)
+        timeline.mark(Milestone.CONNECT_START, start)
 
+        bearer = await http.authorise(
+            target, self.mode, timeline, timeout=timeout, retry=retry, deadline=deadline
+        )
         self._wire_peer_connection()
         with loopback_only(target.is_loopback):
             await self.pc.setLocalDescription(await self.pc.createOffer())
+        impair_connection(self.pc, outgoing=network, incoming=None, salt="client")
         offer = self.local_sdp = self.pc.localDescription.sdp
         timeline.mark(
             Milestone.SDP_OFFER_CREATED, {"bytes": len(offer), "candidates": offer.count("a=candidate:")}
         )
-
-        answer = await http.post_offer(target, offer, mode=self.mode, bearer=bearer, timeout=timeout)
+        answer = await http.exchange_offer(
+            target, offer, self.mode, bearer, timeline, timeout=timeout, retry=retry, deadline=deadline
+        )
         self.call_id, self.remote_sdp = answer.call_id, answer.sdp
         timeline.mark(Milestone.SDP_ANSWER_RECEIVED, {"call_id": answer.call_id, "status": answer.status})
         try:
@@ -362,8 +363,8 @@ class RealtimeSession:
             state = pc.connectionState
             if state == "connected":
                 timeline.mark(Milestone.PEER_CONNECTED)
-            elif state in ("failed", "closed"):
-                error = ConnectError(f"the WebRTC connection to {self.target.base_url} {state}")
+            elif state in ("failed", "closed") and not self._closed:
+                error = ConnectionLost(f"the WebRTC connection to {self.target.base_url} {state}")
                 if not self._connected.done():
                     self._connected.set_exception(error)
                 self.events.fail(error)

@@ -8,6 +8,7 @@ from typing import Any
 
 from harness.client import ConnectMode
 from harness.protocol import DEFAULT_MODEL
+from harness.protocol.faults import NetworkSpec
 
 LOCAL_TARGET = "local"
 # Sessions side by side when neither --concurrency nor a suite's `concurrency:` says: see README.
@@ -32,6 +33,8 @@ class RunOptions:
     # are oversubscribed (docs/performance.md); the default stays until that is settled.
     standin_in_process: bool = True
     render: bool = True  # junit.xml, summary.md and index.html at the end
+    # Impair the RTP the client sends (`--client-network`), for scenarios without their own.
+    client_network: NetworkSpec | None = None
 
     def describe(self) -> dict[str, Any]:
         """The options as recorded in report.json (never the key)."""
@@ -44,4 +47,7 @@ class RunOptions:
             "matrix": self.matrix,
             "prices": str(self.prices) if self.prices else None,
             "concurrency": self.concurrency,
+            "client_network": self.client_network
+            if isinstance(self.client_network, str | None)
+            else self.client_network.model_dump(),
         }

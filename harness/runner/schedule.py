@@ -48,7 +48,14 @@ async def run_suite(
                 async with slots:
                     resolved = await targets.get(planned.scenario)
                     await run_session(
-                        planned, resolved, run_dir, pool, watcher, options.connect, position
+                        planned,
+                        resolved,
+                        run_dir,
+                        pool,
+                        watcher,
+                        options.connect,
+                        position,
+                        network=options.client_network,
                     )
 
             async with asyncio.TaskGroup() as group:

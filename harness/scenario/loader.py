@@ -49,8 +49,14 @@ def _marks(node: yaml.Node, path: DataPath, out: dict[DataPath, Location]) -> No
             _marks(item, (*path, index), out)
 
 
-def read_yaml(path: Path) -> YamlDocument:
-    """Parse one file; raise :class:`ScenarioError` naming the line for syntax errors."""
+SCENARIO_MAPPING = (
+    "a scenario file must be a mapping with 'name' and 'turns' (or a suite with 'scenarios'/'include')"
+)
+
+
+def read_yaml(path: Path, *, mapping: str = SCENARIO_MAPPING) -> YamlDocument:
+    """Parse one file; raise :class:`ScenarioError` naming the line for syntax errors, and saying
+    ``mapping`` (what the file should hold) when it is not a mapping."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -75,10 +81,7 @@ def read_yaml(path: Path) -> YamlDocument:
             f"{path}:{line}:{column}: invalid YAML: character #x{exc.character:04x} is not allowed; remove it"
         ) from None
     if not isinstance(data, dict) or node is None:
-        raise ScenarioError(
-            f"{path}:1:1: a scenario file must be a mapping with 'name' and 'turns' "
-            "(or a suite with 'scenarios'/'include')"
-        )
+        raise ScenarioError(f"{path}:1:1: {mapping}")
     marks: dict[DataPath, Location] = {}
     _marks(node, (), marks)
     return YamlDocument(path=path, data=data, marks=marks)

@@ -25,6 +25,7 @@ class ApiError(HarnessError):
         status: int = 400,
         param: str | None = None,
         type: str = "invalid_request_error",
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -32,6 +33,7 @@ class ApiError(HarnessError):
         self.status = status
         self.param = param
         self.type = type
+        self.headers = headers or {}  # extra HTTP headers of the answer (Retry-After)
 
     def error_object(self) -> dict[str, Any]:
         """The inner ``error`` object of an HTTP error body."""
