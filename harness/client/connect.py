@@ -85,9 +85,12 @@ def retry_after_s(value: str | None) -> float | None:
         return None  # unreadable: as if absent
 
 
-def http_error(status: int, detail: str, url: str, retry_after: str | None = None) -> HttpStatusError:
-    """The exception for a non-2xx answer (AuthenticationError for 401/403); ``detail`` scrubbed."""
-    message = f"POST {url} failed: HTTP {status} {detail}"
+def http_error(
+    status: int, body: str, url: str, *secrets: SecretStr | None, retry_after: str | None = None
+) -> HttpStatusError:
+    """The exception for a non-2xx answer (AuthenticationError for 401/403), ``secrets`` scrubbed;
+    ``retry_after`` is the answer's ``Retry-After`` header."""
+    message = f"POST {url} failed: HTTP {status} {scrub(_error_detail(body), *secrets)}"
     if status in (401, 403):
         return AuthenticationError(message, status=status)
     wait = retry_after_s(retry_after)
@@ -134,8 +137,8 @@ async def post_offer(
         ):
             body = await response.text()
             if not 200 <= response.status < 300:
-                detail = scrub(_error_detail(body), *secrets)
-                raise http_error(response.status, detail, url, response.headers.get("Retry-After"))
+                retry_after = response.headers.get("Retry-After")
+                raise http_error(response.status, body, url, *secrets, retry_after=retry_after)
             location = response.headers.get("Location", "")
             status = response.status
     except TimeoutError as exc:
@@ -168,11 +171,8 @@ async def create_client_secret(target: Target, *, timeout: float, attempt: int =
                 extra_headers=target.attempt(target.secret_headers, attempt),
             )
     except openai.APIStatusError as exc:
-        body = exc.body if isinstance(exc.body, dict) else {}
-        code = body.get("code") or body.get("type") or "error"
-        message = body.get("message") or exc.message
-        detail = scrub(f"{code}: {message}", secret)
-        raise http_error(exc.status_code, detail, url, exc.response.headers.get("Retry-After")) from None
+        retry_after = exc.response.headers.get("Retry-After")
+        raise http_error(exc.status_code, exc.response.text, url, secret, retry_after=retry_after) from None
     except openai.APITimeoutError:
         raise ConnectError(f"POST {url} timed out after {timeout:g} s") from None
     except openai.APIConnectionError as exc:

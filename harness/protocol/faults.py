@@ -18,7 +18,15 @@ import difflib
 import json
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from harness.protocol.events import ServerEventType
 from harness.protocol.standin import decode_header_text, encode_header_text
@@ -93,7 +101,19 @@ def network_of(spec: NetworkSpec) -> Network:
     return PRESETS[spec] if isinstance(spec, str) else spec
 
 
-class HttpStatus(_Model):
+class _OnEndpoint(_Model):
+    on: Endpoint = Field(default="calls", description="POST /realtime/calls or /realtime/client_secrets")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_on(cls, data: Any) -> Any:
+        """YAML 1.1 (PyYAML) reads an unquoted ``on:`` key as the boolean true: take it as ``on``."""
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if key is True else key): value for key, value in data.items()}
+        return data
+
+
+class HttpStatus(_OnEndpoint):
     """Answer a session-creating request with an API error of this HTTP status."""
 
     kind: Literal["http_status"]
@@ -101,7 +121,6 @@ class HttpStatus(_Model):
     retry_after_s: float | None = Field(
         default=None, ge=0, le=3600, description="Sent as the Retry-After header (whole seconds, rounded up)"
     )
-    on: Endpoint = Field(default="calls", description="POST /realtime/calls or /realtime/client_secrets")
     times: int = Field(
         default=1,
         ge=1,
@@ -111,12 +130,11 @@ class HttpStatus(_Model):
     )
 
 
-class SlowAnswer(_Model):
+class SlowAnswer(_OnEndpoint):
     """Hold the HTTP answer of a session-creating request."""
 
     kind: Literal["slow_answer"]
     ms: float = Field(ge=0, le=MAX_MS)
-    on: Endpoint = "calls"
 
 
 class _After(_Model):
@@ -310,4 +328,5 @@ def decode_faults(value: str) -> tuple[Fault, ...]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"]) or "<list>"
-        raise ValueError(f"{where}: {first['msg']} ({exc.error_count()} problem(s))") from None
+        message = " ".join(f"{where}: {first['msg']} ({exc.error_count()} problem(s))".split())
+        raise ValueError(message) from None
