@@ -108,10 +108,10 @@ class EventChannel:
         sent.setdefault("event_id", new_event_id())
         channel = self._channel
         if self._closed is not None:
-            raise type(self._closed)(f"cannot send {sent['type']!r}: {self._closed}")
+            raise type(self._closed)(f"cannot send {str(sent['type'])!r}: {self._closed}")
         if channel is None or channel.readyState != "open":
             state = "missing" if channel is None else channel.readyState
-            raise ConnectError(f"cannot send {sent['type']!r}: the data channel is {state}")
+            raise ConnectError(f"cannot send {str(sent['type'])!r}: the data channel is {state}")
         channel.send(json.dumps(sent, separators=(",", ":")))
         self.timeline.record(EntryKind.SENT, sent["type"], sent)
         return sent

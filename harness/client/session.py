@@ -30,7 +30,7 @@ from harness.client.rtp_stats import RtpCounters, read_rtp_counters
 from harness.client.target import ConnectMode, Target
 from harness.errors import ConnectError, ConnectionLost, HarnessError, ProtocolError
 from harness.ice import loopback_only, rtc_configuration
-from harness.protocol import SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
+from harness.protocol import FRAME_DURATION_S, SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
 from harness.protocol.faults import Network
 from harness.protocol.impairment import impair_connection
 from harness.timeline import Timeline
@@ -41,6 +41,7 @@ DATA_CHANNEL_LABEL = "oai-events"
 CONNECT_TIMEOUT_S = 20.0  # the whole connect: HTTP SDP exchange, ICE/DTLS, session.created/updated
 SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
 HANGUP_TIMEOUT_S = 3.0
+PLAY_SLACK_S = 5.0  # a clip may end this much later than its frames (and those ahead) last
 DEFAULT_RETRY = RetryPolicy()  # 3 retries, 0.5 s doubling backoff with full jitter
 
 
@@ -77,6 +78,7 @@ class RealtimeSession:
         self.pc = RTCPeerConnection(rtc_configuration())
         self._connected = asyncio.get_running_loop().create_future()
         self._closed = False
+        self._lost: ConnectionLost | None = None  # the connection failed or closed under us
 
     # ---- public surface --------------------------------------------------------------------
 
@@ -123,6 +125,8 @@ class RealtimeSession:
         """
         if self._closed:
             raise ConnectError("cannot play audio: the session is closed")
+        if self._lost is not None:
+            raise ConnectionLost(f"cannot play audio: {self._lost}")
         producer = self.producer
         if isinstance(producer, OpusPacketProducer):
             encoded = producer.cache.get(Path(path), gain_db=gain_db)
@@ -150,8 +154,13 @@ class RealtimeSession:
         else:
             clip = pcm_clip = Clip(samples, str(path), on_start=on_start, on_end=on_end)
             producer.enqueue(pcm_clip)
+        # The sender pulls a frame each 20 ms; if it stops (the peer went away), do not wait forever.
+        bound = producer.queued_frames * FRAME_DURATION_S + PLAY_SLACK_S
         try:
-            await clip.done
+            async with asyncio.timeout(bound):
+                await clip.done
+        except TimeoutError:
+            raise ConnectionLost(f"the audio track stopped: {path} not sent within {bound:.1f} s") from None
         except BaseException:
             if isinstance(producer, OpusPacketProducer):
                 producer.cancel(opus_clip)
@@ -368,6 +377,8 @@ class RealtimeSession:
                 if not self._connected.done():
                     self._connected.set_exception(error)
                 self.events.fail(error)
+                self._lost = error
+                self.producer.clear(error)  # a waiting play() ends too: nothing sends its audio
 
     # ---- teardown --------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ import pytest
 from harness.protocol.faults import FAULT_KINDS
 
 RTH = [sys.executable, "-m", "harness.cli"]
+REPO = Path(__file__).resolve().parents[2]
 SAY = "{say: Hello there., expect: {output_transcript_contains: hello}}"
 
 SERVER_FAULTS = """
@@ -40,6 +42,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "slow_answer": ("faults: [{kind: slow_answer, ms: 800}]", SAY),
     "drop_data_channel": ("faults: [{kind: drop_data_channel, after: response.created}]", SAY),
     "drop_peer": ("faults: [{kind: drop_peer, after: 1500}]", SAY),
+    "drop_peer_speaking": ("faults: [{kind: drop_peer, after: 500}]", "{audio: AUDIO/thank_you.wav}"),
     "malformed_event": ("faults: [{kind: malformed_event}]", SAY),
     "unknown_event": ("faults: [{kind: unknown_event, after: response.done}]", SAY),
     "no_response_done": (
@@ -61,6 +64,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
 def suite_text(served_url: str) -> str:
     lines = ["suite: faults", "scenarios:"]
     for name, (options, turn) in SCENARIOS.items():
+        turn = turn.replace("AUDIO", str(REPO / "fixtures" / "audio"))
         lines += [f"  - name: {name}", *([f"    {options}"] if options else []), f"    turns: [{turn}]"]
     lines += [
         "  - name: served",
@@ -97,7 +101,7 @@ def run(served: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     out = folder / "reports"
     env = {**os.environ, "OPENAI_API_KEY": "sk-for-the-rth-serve"}  # any key: rth serve takes any
     result = subprocess.run(
-        [*RTH, "run", str(folder / "faults.yaml"), "--out", str(out), "--concurrency", "19"],
+        [*RTH, "run", str(folder / "faults.yaml"), "--out", str(out), "--concurrency", "20"],
         capture_output=True,
         text=True,
         timeout=240,
@@ -161,6 +165,7 @@ FAILED = {
     "http_500_always": ("connect", "HTTP 500", 20),
     "drop_data_channel": ("disconnected", "data channel closed", 15),
     "drop_peer": ("disconnected", "closed", 15),
+    "drop_peer_speaking": ("disconnected", "closed", 15),  # it used to hang: the sender stopped pulling
     "no_response_done": ("timeout", "no 'response.done' event within 2 s", 2 + 2),
 }
 

@@ -4,11 +4,13 @@ line naming the place, the faults file reads like a scenario file, and the packe
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
@@ -228,3 +230,14 @@ def test_a_bad_faults_file_stops_rth_serve_with_one_line(tmp_path: Path, run_cli
     assert result.exit_code == 2 and "Traceback" not in result.output
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"rth: error: {path}:2:") and "faults[0].percent" in line
+
+
+def test_the_examples_of_the_reliability_page_load(repo_root: Path, tmp_path: Path) -> None:
+    page = (repo_root / "docs" / "reliability.md").read_text(encoding="utf-8")
+    (scenario,) = re.findall(r"```yaml\n(.*?)```", page, flags=re.DOTALL)
+    loaded = Scenario.model_validate(yaml.safe_load(scenario))
+    assert {f.kind for f in loaded.faults} == {"http_status", "delay", "rtp_loss"}
+    (faults,) = re.findall(r"<<'EOF'\n(.*?)EOF", page, flags=re.DOTALL)
+    path = tmp_path / "faults.yaml"
+    path.write_text(faults, encoding="utf-8")
+    assert [f.kind for f in load_faults_file(path)] == ["http_status", "network"]
