@@ -61,6 +61,9 @@ SCENARIOS: dict[str, tuple[str, str]] = {
 }
 
 
+OPTIONS = ("--concurrency", "20", "--standin", "process")
+
+
 def suite_text(served_url: str) -> str:
     lines = ["suite: faults", "scenarios:"]
     for name, (options, turn) in SCENARIOS.items():
@@ -101,7 +104,9 @@ def run(served: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]
     out = folder / "reports"
     env = {**os.environ, "OPENAI_API_KEY": "sk-for-the-rth-serve"}  # any key: rth serve takes any
     result = subprocess.run(
-        [*RTH, "run", str(folder / "faults.yaml"), "--out", str(out), "--concurrency", "20"],
+        # The stand-in in a process of its own: 20 sessions on one loop with it would starve both
+        # sides' RTP pacing on 2 cores (packet counts drop to a third), the figures checked here.
+        [*RTH, "run", str(folder / "faults.yaml"), "--out", str(out), *OPTIONS],
         capture_output=True,
         text=True,
         timeout=240,
@@ -222,7 +227,10 @@ def test_an_impaired_network_shows_in_the_rtp_counters(run: dict[str, Any]) -> N
     rtp = {name: run["sessions"][name]["rtp"] for name in SCENARIOS}
     loss = rtp["rtp_loss"]
     assert 0.1 < loss["packets_lost"] / (loss["packets_lost"] + loss["packets_received"]) < 0.3
-    assert rtp["rtp_jitter"]["jitter_ms"] > 40  # uniform 0..200 ms delays: about 67 ms
+    # Uniform 0..200 ms delays differ by 67 ms on average; aiortc's RFC 3550 estimate skips the
+    # packets that arrive out of order, so it reads lower (45-65 ms seen), well above a loaded
+    # loopback's own jitter (2-20 ms, the control session's).
+    assert rtp["rtp_jitter"]["jitter_ms"] > max(30, rtp["control"]["jitter_ms"] + 10)
     assert rtp["rtp_rate"]["packets_lost"] > 20  # 16 kbit/s cannot carry the reply's ~100 kbit/s
     assert rtp["network"]["remote_packets_lost"] > 0  # the stand-in reports losing what we sent
     client = rtp["client_network"]
