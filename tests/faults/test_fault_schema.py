@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
 from harness.cli.run import NetworkChoice
-from harness.client import Target
+from harness.client import ConnectMode, Target
 from harness.errors import ScenarioError
 from harness.protocol import ServerEventType
 from harness.protocol.faults import (
@@ -31,9 +31,12 @@ from harness.protocol.faults import (
 )
 from harness.protocol.impairment import MAX_QUEUE_S, RtpShaper, is_rtcp
 from harness.protocol.standin import ATTEMPT_HEADER, FAULTS_HEADER, encode_header_text
+from harness.runner.plan import build_plan
+from harness.runner.session_run import SessionDriver
 from harness.runner.targets import ResolvedTarget, scenario_target
 from harness.scenario import Scenario
 from harness.scenario.faults import load_faults_file
+from harness.timeline import Timeline
 
 if TYPE_CHECKING:
     from tests.support.cli import Cli
@@ -241,3 +244,20 @@ def test_the_examples_of_the_reliability_page_load(repo_root: Path, tmp_path: Pa
     path = tmp_path / "faults.yaml"
     path.write_text(faults, encoding="utf-8")
     assert [f.kind for f in load_faults_file(path)] == ["http_status", "network"]
+
+
+def test_a_scenarios_client_network_wins_over_the_run_option(tmp_path: Path) -> None:
+    resolved = ResolvedTarget(Target("http://127.0.0.1:8089/v1", "k"), builtin=True)
+    base = {"name": "s", "turns": [{"say": "hi"}]}
+    cases = [
+        ({}, "3g", PRESETS["3g"]),  # rth run --client-network 3g
+        ({"client_network": {"loss_percent": 3}}, "3g", Network(loss_percent=3)),
+        ({"client_network": "edge"}, None, PRESETS["edge"]),
+        ({}, None, None),
+    ]
+    for own, option, expected in cases:
+        (planned,) = build_plan([Scenario.model_validate({**base, **own})])
+        driver = SessionDriver(
+            planned, resolved, ConnectMode.UNIFIED, Timeline("s"), tmp_path, pool=None, network=option
+        )
+        assert driver.network == expected
