@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 TRANSCRIPTION_GRACE_S = 10.0
 RTP_STATS_TIMEOUT_S = 1.0
+CLOSE_TIMEOUT_S = 10.0  # hang-up (3 s) and closing the peer connection
 
 # Used when a scenario does not say: push-to-talk turns with input transcription, so a scenario
 # written for the stand-in behaves the same against the live API (whose default is server_vad).
@@ -143,12 +144,17 @@ class SessionDriver:
             self.error = (f"internal error {type(exc).__name__}: {exc}", FailureKind.INTERNAL)
 
     async def close(self) -> None:
-        """Read the RTP counters, then hang up (shielded: an interrupt must not leave the call open)."""
+        """Read the RTP counters, then hang up (shielded: an interrupt must not leave the call open;
+        bounded: a peer connection that will not close must not hold the session's report)."""
         if self.session is not None:
             with contextlib.suppress(Exception):  # counters are a nicety; the hang-up is not
                 async with asyncio.timeout(RTP_STATS_TIMEOUT_S):
                     self.rtp = dataclasses.asdict(await self.session.rtp_stats())
-            await asyncio.shield(self.session.close())
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await asyncio.shield(self.session.close())
+            except TimeoutError:
+                logger.warning("session %s: closing took over %g s", self.planned.instance, CLOSE_TIMEOUT_S)
 
     def record(self, root: Path) -> SessionRecord:
         planned, timeline, session = self.planned, self.timeline, self.session
