@@ -159,7 +159,8 @@ def format_validation_errors(
             continue  # an echo of an error reported deeper inside the same item
         at_key = details["type"] == "extra_forbidden" or "[key]" in details["loc"]
         location = _locate(path, document.marks, at_key=at_key)
-        text = f"{document.path}:{location[0]}:{location[1]}: {field_name(path)}: {_message(details, path)}"
+        problem = " ".join(_message(details, path).split())  # one line, whatever the input echoed
+        text = f"{document.path}:{location[0]}:{location[1]}: {field_name(path)}: {problem}"
         lines.append((location, text))
     unique = dict.fromkeys(text for _, text in sorted(lines, key=lambda pair: pair[0]))
     return list(unique)

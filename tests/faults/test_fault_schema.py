@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,14 +84,15 @@ def test_a_fault_list_crosses_the_header_unchanged(entries: list[dict[str, objec
     assert decode_faults(encode_faults(parsed)) == parsed
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    st.dictionaries(
-        st.sampled_from(["kind", "status", "ms", "after", "percent", "times", "x"]),
-        st.none() | st.integers(-5, 700) | st.text(max_size=12) | EVENTS,
-        max_size=4,
-    )
+VALUES = st.none() | st.integers(-5, 700) | st.text(max_size=12) | st.sampled_from(["\n", "a\r\nb"]) | EVENTS
+ENTRIES = st.fixed_dictionaries(
+    {"kind": st.sampled_from(FAULT_KINDS) | VALUES},
+    optional={key: VALUES for key in ("status", "ms", "after", "percent", "times", "events", "x")},
 )
+
+
+@settings(max_examples=150, deadline=None)
+@given(ENTRIES)
 def test_any_header_value_is_a_fault_list_or_one_line_saying_why(entry: dict[str, object]) -> None:
     value = encode_header_text(json.dumps([entry]), "faults")
     try:
@@ -261,3 +263,18 @@ def test_a_scenarios_client_network_wins_over_the_run_option(tmp_path: Path) -> 
             planned, resolved, ConnectMode.UNIFIED, Timeline("s"), tmp_path, pool=None, network=option
         )
         assert driver.network == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(ENTRIES | faults, max_size=4))
+def test_any_faults_file_loads_or_names_each_problem_at_a_line(entries: list[dict[str, object]]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "faults.yaml"
+        path.write_text(yaml.safe_dump({"faults": entries}), encoding="utf-8")
+        try:
+            loaded = load_faults_file(path)
+        except ScenarioError as exc:
+            assert all(re.match(rf"{re.escape(str(path))}:\d+:\d+: faults", p) for p in exc.problems)
+            assert all("\n" not in p for p in exc.problems)
+        else:
+            assert len(loaded) == len(entries)
