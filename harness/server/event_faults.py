@@ -82,7 +82,8 @@ class EventFaults:
         self._drop_faults = [f for f in faults if isinstance(f, DropDataChannel | DropPeer)]
         self._queue: deque[tuple[float, str, str]] = deque()  # (release time, type, text)
         self._held: tuple[str, str] | None = None
-        self._timers: list[asyncio.TimerHandle] = []
+        self._timers: list[asyncio.TimerHandle] = []  # the drops' (a few per call)
+        self._hold_timer: asyncio.TimerHandle | None = None
         self._flush_timer: asyncio.TimerHandle | None = None
         self._dropped = False
 
@@ -94,10 +95,9 @@ class EventFaults:
                 self._timers.append(loop.call_later(fault.after / 1000, self._drop, fault))
 
     def close(self) -> None:
-        for timer in self._timers:
-            timer.cancel()
-        if self._flush_timer is not None:
-            self._flush_timer.cancel()
+        for timer in (*self._timers, self._hold_timer, self._flush_timer):
+            if timer is not None:
+                timer.cancel()
         self._dropped = True
 
     def send(self, event: dict[str, Any]) -> None:
@@ -109,12 +109,15 @@ class EventFaults:
         text = json.dumps(event, separators=(",", ":"))
         if self._held is None and any(c.take(type_) for c in self._reorder):
             self._held = (type_, text)
-            self._timers.append(asyncio.get_running_loop().call_later(REORDER_HOLD_S, self._release_held))
+            self._hold_timer = asyncio.get_running_loop().call_later(REORDER_HOLD_S, self._release_held)
             return
         self._enqueue(type_, text)
         self._release_held()
 
     def _release_held(self) -> None:
+        if self._hold_timer is not None:
+            self._hold_timer.cancel()
+            self._hold_timer = None
         if self._held is not None:
             held, self._held = self._held, None
             self._enqueue(*held)
