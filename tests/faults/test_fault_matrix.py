@@ -231,7 +231,8 @@ def test_an_impaired_network_shows_in_the_rtp_counters(run: dict[str, Any]) -> N
     # packets that arrive out of order, so it reads lower (45-65 ms seen), well above a loaded
     # loopback's own jitter (2-20 ms, the control session's).
     assert rtp["rtp_jitter"]["jitter_ms"] > max(30, rtp["control"]["jitter_ms"] + 10)
-    assert rtp["rtp_rate"]["packets_lost"] > 20  # 16 kbit/s cannot carry the reply's ~100 kbit/s
+    rate = rtp["rtp_rate"]  # 16 kbit/s cannot carry the reply's ~100 kbit/s: most of it queues, then drops
+    assert rate["packets_lost"] / (rate["packets_lost"] + rate["packets_received"]) > 0.15
     assert rtp["network"]["remote_packets_lost"] > 0  # the stand-in reports losing what we sent
     client = rtp["client_network"]
     assert 0.15 < client["remote_packets_lost"] / client["packets_sent"] < 0.45
