@@ -51,6 +51,7 @@ SOURCE_CLIP = ROOT / "fixtures" / "audio" / "weather_paris.wav"  # 16 kHz: sent 
 KEPT_UP = 45.0  # received packets/s per session below this: the stand-in did not keep up
 KEY = "sk-bench-client-cost"
 VARIANTS = ("naive", "default", "load")
+UVLOOP = "+uvloop"  # a variant name ending so runs on uvloop's event loop (pip install uvloop)
 SESSION = {"type": "realtime", "audio": {"input": {"turn_detection": None}}}
 TEXT = "what is the weather like in paris today"
 WINDOW_MARK = "window start"
@@ -133,6 +134,14 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def rss_mb() -> float:
+    """This process's resident set size (VmRSS), MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def loop_thread_wait_s() -> float:
     """Time this process's main thread (the event loop) spent runnable but not running: other
     processes on the same core (the machine may be shared) show up here, not in CPU time."""
@@ -150,7 +159,7 @@ def merged(stats: list[PacingStats]) -> PacingStats:
 
 async def run_variant(args: argparse.Namespace) -> dict[str, Any]:
     """N sessions of one variant; CPU, send lag and received rate over the window."""
-    variant, url, clip, n = args.worker, args.url, Path(args.clip), int(args.sessions)
+    variant, url, clip, n = args.worker.removesuffix(UVLOOP), args.url, Path(args.clip), int(args.sessions)
     cache = None
     if variant == "load":
         cache = OpusClipCache()
@@ -163,6 +172,7 @@ async def run_variant(args: argparse.Namespace) -> dict[str, Any]:
                 return await open_naive(url, clip)
             return await open_ours(url, variant, clip, cache)
 
+    rss0 = rss_mb()
     lives = await asyncio.gather(*(open_one() for _ in range(n)))
     rng = random.Random(n)
 
@@ -183,13 +193,14 @@ async def run_variant(args: argparse.Namespace) -> dict[str, Any]:
     rx1, wait1 = sum(live.received() for live in lives), loop_thread_wait_s()
     lag = merged([live.stats() for live in lives])
     failed = sum(1 for task in tasks if task.done())
+    rss1 = rss_mb()
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     await asyncio.gather(*(live.close() for live in lives), return_exceptions=True)
     wall = wall1 - wall0
     return {
-        "variant": variant,
+        "variant": args.worker,
         "sessions": n,
         "cpu_pct_per_session": 100 * (cpu1 - cpu0) / wall / n,
         "client_cpu_pct": 100 * (cpu1 - cpu0) / wall,
@@ -199,6 +210,7 @@ async def run_variant(args: argparse.Namespace) -> dict[str, Any]:
         "send_lag_max_ms": 1000 * lag.max_lateness_s,
         "rx_per_s_per_session": (rx1 - rx0) / wall / n,
         "failed_sessions": failed,
+        "rss_mb_per_session": (rss1 - rss0) / n,
     }
 
 
@@ -223,13 +235,13 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def stand_in() -> Iterator[tuple[str, int]]:
-    """``rth serve`` on 127.0.0.1 in its own process (pinned to core 1); yields (url, pid)."""
+def stand_in(*options: str) -> Iterator[tuple[str, int]]:
+    """``rth serve OPTIONS`` on 127.0.0.1 in its own process (pinned to core 1); yields (url, pid)."""
     port = free_port()
     rth = Path(sys.executable).with_name("rth")
     command = [str(rth)] if rth.exists() else [sys.executable, "-m", "harness.cli"]
     command += ["serve", "--host", "127.0.0.1", "--port", str(port), "--api-key", KEY]
-    command += ["--turn-detection", "none"]
+    command += ["--turn-detection", "none", *options]
     server = subprocess.Popen(pinned(1, command), env=child_env(), stdout=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 30
@@ -272,7 +284,7 @@ def report(results: list[dict[str, Any]]) -> None:
         f"{'variant':8s} {'N':>3s} {'CPU%/session':>12s} {'sessions/core':>13s} {'send lag p99':>12s} "
         f"{'max':>7s} {'rx/s/sess':>9s} {'client CPU%':>11s} {'loop waited':>11s} {'server CPU%':>11s}"
     )
-    for r in sorted(results, key=lambda r: (r["sessions"], VARIANTS.index(r["variant"]))):
+    for r in sorted(results, key=lambda r: (r["sessions"], r["variant"])):
         notes = []
         if r["rx_per_s_per_session"] < KEPT_UP:
             notes.append("stand-in did not keep up: cost underestimated")
@@ -284,21 +296,19 @@ def report(results: list[dict[str, Any]]) -> None:
             f"{r['send_lag_max_ms']:4.0f} ms {r['rx_per_s_per_session']:9.1f} {r['client_cpu_pct']:10.1f}% "
             f"{r['loop_wait_pct']:10.1f}% {r['server_cpu_pct']:10.1f}%  " + "; ".join(notes)
         )
-    if {r["variant"] for r in results} != set(VARIANTS):
+    ran = sorted({r["variant"] for r in results})
+    if "naive" not in ran:
         return
     print("\nsessions per core, ratio to naive (same run, same N; mean over rounds):")
     for n in sorted({r["sessions"] for r in results}):
+        at_n = [r for r in results if r["sessions"] == n]
         cost = {
-            v: statistics.mean(
-                r["cpu_pct_per_session"] for r in results if r["sessions"] == n and r["variant"] == v
-            )
-            for v in VARIANTS
+            v: statistics.mean(r["cpu_pct_per_session"] for r in at_n if r["variant"] == v)
+            for v in ran
+            if any(r["variant"] == v for r in at_n)
         }
-        naive, default, load = cost["naive"], cost["default"], cost["load"]
-        print(
-            f"  N={n:3d}: default x{naive / default:.2f}, load x{naive / load:.2f}"
-            f" (load vs default x{default / load:.2f})"
-        )
+        ratios = ", ".join(f"{v} x{cost['naive'] / c:.2f}" for v, c in cost.items() if v != "naive")
+        print(f"  N={n:3d}: {ratios}")
 
 
 def profile(url: str, pid: int, n: int, args: argparse.Namespace) -> None:
@@ -377,7 +387,11 @@ if __name__ == "__main__":
         parser.add_argument(hidden, help=argparse.SUPPRESS)
     parser.add_argument("--server-pid", type=int, help=argparse.SUPPRESS)
     parsed = parser.parse_args()
-    if parsed.worker:
+    if parsed.worker and parsed.worker.endswith(UVLOOP):
+        import uvloop
+
+        print(json.dumps(uvloop.run(run_variant(parsed))))
+    elif parsed.worker:
         print(json.dumps(asyncio.run(run_variant(parsed))))
     else:
         main(parsed)

@@ -3,15 +3,17 @@
 Why: ``first_audio_ms`` is the latency users gate on, and sessions now run side by side on one
 event loop with the stand-in. The stand-in holds each reply's first audio until ``--delay-ms``
 after its ``response.created`` (so recognition and synthesis time stay out of the figure) and
-records the monotonic instant it took the first samples for its sender (``TimingRecord.actual_at``).
-The client stamps the onset at RTP packet arrival on its session timeline. ``--standin process``
-(default, as ``--target local`` runs it) starts the stand-in in its own process, which appends its
-timing records to a file (``timing_log_path``); ``--standin inline`` runs it on this process's
-event loop, side by side with the sessions. Either way both stamps are ``time.monotonic()``
-(CLOCK_MONOTONIC, one clock for every process of the machine), so: error = client onset - server
-send, i.e. what our measurement adds (Opus encode, SRTP, loopback, the arrival stamp, and any wait
-for a busy loop). The calibration test's figure (our response.created -> onset, minus the server's
-created -> send) is shown too; it also carries the data channel's delivery of response.created.
+records the monotonic instant the reply's first RTP packet left its socket
+(``TimingRecord.actual_at``, :mod:`harness.server.send_clock`). The client stamps the onset with
+the kernel's receive time of that packet (:mod:`harness.client.datagram_arrival`) on its session
+timeline. ``--standin process`` (default, as ``--target local`` runs it) starts the stand-in in its
+own process, which appends its timing records to a file (``timing_log_path``); ``--standin inline``
+runs it on this process's event loop, side by side with the sessions. Either way both stamps are
+``time.monotonic()`` (CLOCK_MONOTONIC, one clock for every process of the machine), so: error =
+client onset - server send, i.e. what our measurement adds (loopback, the arrival stamp, and
+picking the right packet as the onset: a wrong one is off by 20 ms frames). The calibration test's
+figure (our response.created -> onset, minus the server's created -> send) is shown too; it also
+carries the data channel's delivery of response.created.
 Goal: error p99 <= 5 ms at each level.
 """
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Debian packages rth needs: flite (the stand-in's offline TTS, also used to build fixtures),
-# libsndfile1 (soundfile) and iproute2 (the loopback-only test namespace); chromium for the test
-# that opens the HTML report in a headless browser (optional: without it that test is skipped).
+# libsndfile1 (soundfile) and iproute2 (the loopback-only test namespace); chromium for the tests
+# that open the HTML report and the stand-in's playground in a headless browser (optional: without
+# it those tests are skipped).
 # Installs only what is missing, with apt-get when root (or password-less sudo); otherwise says
 # what to run.
 set -eu
@@ -17,7 +18,7 @@ elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
     SUDO="sudo -n"
 else
     if [ -n "$optional" ]; then
-        echo "rth: optional Debian package missing:$optional (the HTML report browser test is skipped)." \
+        echo "rth: optional Debian package missing:$optional (the browser tests of the HTML report and the playground are skipped)." \
             "Run: sudo apt-get install -y$optional" >&2
     fi
     if [ -n "$missing" ]; then

@@ -1,4 +1,5 @@
-"""Fixtures for every test folder: the repository root, the command line, report objects.
+"""Fixtures for every test folder: the repository root, the command line, report objects, a
+headless Chromium page.
 
 Shared helpers live in ``tests/support`` and reach test modules only through fixtures (here and
 in the folder conftests); no test module imports another, and test modules import support names
@@ -7,11 +8,14 @@ only for annotations (under TYPE_CHECKING).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, browser
 from tests.support import reports as report_support
 from tests.support.cli import Cli
 
@@ -44,3 +48,40 @@ def reports() -> report_support.ReportFactory:
     ``.verdict(name, passed, **fields)``: report objects with defaults for every required field;
     ``reports.write_run(root, **spec)``: a synthetic run directory (see tests/support/reports.py)."""
     return report_support.ReportFactory()
+
+
+@pytest.fixture(scope="session")
+def chromium_page() -> Callable[..., AbstractContextManager[Any]]:
+    """``with chromium_page(args=[...]) as page:`` a Playwright page of Debian's chromium in a
+    throw-away profile (see tests/support/browser.py); the tests that ask for it are skipped where
+    that chromium is not installed."""
+    if not browser.CHROMIUM.exists():
+        pytest.skip(
+            f"{browser.CHROMIUM} is missing: run scripts/install-system-deps.sh (apt-get install chromium)"
+        )
+    return browser.chromium_page
+
+
+@pytest.fixture(scope="session")
+def loopback_network() -> None:
+    """Skips the test where this network namespace has addresses besides loopback: a browser
+    checks a loopback peer from each of its addresses (aioice lists what a WebRTC stack finds), so
+    its ICE would leave 127.0.0.1. scripts/in-loopback-netns.sh (``make test`` as root) gives a
+    namespace with only ``lo``."""
+    import aioice.ice
+
+    from harness.ice import loopback_only
+
+    with loopback_only(False):  # aioice's own gathering, whatever policy this context holds
+        others = aioice.ice.get_host_addresses(use_ipv4=True, use_ipv6=True)
+    if others:
+        pytest.skip(
+            f"this network has addresses besides loopback ({', '.join(sorted(others))}), which a "
+            "browser's ICE would use: run under scripts/in-loopback-netns.sh (as root)"
+        )
+
+
+@pytest.fixture(scope="session")
+def fake_microphone_args() -> Callable[[Path], list[str]]:
+    """``fake_microphone_args(wav)``: Chromium flags for a WebRTC page whose microphone plays ``wav``."""
+    return browser.fake_microphone_args

@@ -28,7 +28,20 @@ def load(
         float | None, typer.Option(min=0.01, help="Open model: start this many sessions per second instead.")
     ] = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, max=256, help="Worker processes (default: the cores available).")
+        int | None,
+        typer.Option(
+            min=1, max=4096, help="Workers (default: the cores available; with --ray, the cluster's CPUs)."
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            help="Run the workers as Ray actors: 'local' starts Ray here; 'auto' or 'ray://HEAD:10001' "
+            "joins that cluster (needs realtime-harness[ray]).",
+        ),
+    ] = None,
+    max_sessions_per_node: Annotated[
+        int | None, typer.Option(min=1, help="Live sessions one node (machine) may hold at once.")
     ] = None,
     target: Annotated[str, typer.Option(help="'local' (built-in stand-in) or a base URL.")] = "local",
     connect: Annotated[ConnectChoice, typer.Option(help="unified or ephemeral.")] = ConnectChoice.unified,
@@ -59,22 +72,23 @@ def load(
     code (0 all held, 1 one broke). The run directory is the same as `rth run`'s, plus a `load`
     object in report.json; sampled sessions keep timelines, audio and WER.
     """
-    import asyncio
-
+    from harness.cli._signals import run_stoppable
     from harness.client import ConnectMode
     from harness.load import LoadOptions, estimate_cost, parse_threshold, parse_thresholds, run_load
-    from harness.load.driver import default_workers
     from harness.report.load_live import LoadLiveView, render_load_summary
     from harness.runner import RunOptions
+    from harness.runner.run_dir import new_run_id
     from harness.scenario import load_suite
 
-    with exit_codes(f"interrupted; the partial report is under {out}/latest/report.json"):
+    run_id = new_run_id()  # known up front, so an interruption can name the real run directory
+    with exit_codes(report=out / run_id / "report.json"):
         scenarios = load_suite(paths).scenarios
         options = LoadOptions(
             run=RunOptions(
                 target=target,
                 connect=ConnectMode(connect.value),
                 out=out,
+                run_id=run_id,
                 model=model,
                 prices=prices,
                 standin_load=True,  # the built-in stand-in must not be what limits the load
@@ -83,7 +97,9 @@ def load(
             duration_s=duration,
             ramp_up_s=ramp_up,
             rate=rate,
-            workers=workers or default_workers(),
+            workers=workers,
+            ray=ray,
+            max_sessions_per_node=max_sessions_per_node,
             thresholds=parse_thresholds(threshold or []),
             score_sample=score_sample,
             ramp_until=parse_threshold(ramp_until) if ramp_until else None,
@@ -91,6 +107,8 @@ def load(
             max_users=max_users,
             seed=seed,
         )
+        if ray is not None:
+            _require_ray()
         estimate = estimate_cost(scenarios, options)
         if estimate is not None:
             console.print(f"estimated cost of this run: ${estimate:.2f} (--max-cost-usd {max_cost_usd:g})")
@@ -100,9 +118,16 @@ def load(
                     "raise it, or use fewer --users or a shorter --duration"
                 )
         with LoadLiveView(console) as view:
-            report, run_dir, results = asyncio.run(run_load(scenarios, options, view))
+            report, run_dir, results = run_stoppable(run_load(scenarios, options, view), out / run_id)
     assert report.load is not None
     render_load_summary(report.load, results, console)
     console.print(f"report: {run_dir / 'report.json'}")
     print_rendered(run_dir)
     raise typer.Exit(EXIT_OK if report.load.passed else EXIT_FAILED)
+
+
+def _require_ray() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("ray") is None:
+        raise UsageError("--ray needs Ray: pip install 'realtime-harness[ray]'")

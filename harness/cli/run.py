@@ -93,22 +93,24 @@ def run(
     reports/<run-id>/ gets report.json, timeline.jsonl, the audio sent and received, junit.xml,
     summary.md and index.html; reports/latest points at it.
     """
-    import asyncio
-
+    from harness.cli._signals import run_stoppable
     from harness.client import ConnectMode
     from harness.report import render_table
     from harness.report.live import LiveView
     from harness.runner import DEFAULT_CONCURRENCY, RunOptions, run_suite
     from harness.runner.plan import build_plan, parse_matrix
+    from harness.runner.run_dir import new_run_id
     from harness.scenario import load_suite, select_tagged
 
-    with exit_codes(f"interrupted; the partial report is under {out}/latest/report.json"):
+    run_id = new_run_id()  # known up front, so an interruption can name the real run directory
+    with exit_codes(report=out / run_id / "report.json"):
         suite = load_suite(paths)
         scenarios = select_tagged(suite.scenarios, tag or [])
         options = RunOptions(
             target=target,
             connect=ConnectMode(connect.value),
             out=out,
+            run_id=run_id,
             model=model,
             repeat=repeat,
             matrix=parse_matrix(matrix or []),
@@ -119,7 +121,7 @@ def run(
         )
         planned = len(build_plan(scenarios, options.repeat, options.matrix))
         with LiveView(console, planned, options.concurrency) as view:
-            report, run_dir = asyncio.run(run_suite(scenarios, options, view))
+            report, run_dir = run_stoppable(run_suite(scenarios, options, view), out / run_id)
     render_table(report, console)
     _print_repeats_and_matrix(report)
     console.print(f"report: {run_dir / 'report.json'}")

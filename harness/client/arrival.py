@@ -14,8 +14,10 @@ Latency is measured at packet arrival instead:
   :func:`take_over_receiver` sends packets to an observer *instead of* decoding them (the load
   path, see :mod:`harness.client.packet_levels`).
 
-Clock: ``arrival_time_ms`` comes from ``aiortc.clock.current_ms()`` (read in
-``RTCDtlsTransport._recv_next`` right before SRTP unprotect): an *integer* count of wall-clock
+Clock: the arrival is the kernel's receive instant of the packet's datagram when the session
+stamps its datagrams (:mod:`harness.client.datagram_arrival`), so waits for the event loop stay
+out of it. Otherwise it is aiortc's ``arrival_time_ms`` from ``aiortc.clock.current_ms()`` (read
+in ``RTCDtlsTransport._recv_next`` right before SRTP unprotect): an *integer* count of wall-clock
 (UTC, CLOCK_REALTIME) milliseconds since the NTP epoch 1900-01-01, not a monotonic reading.
 :func:`arrival_ms_to_monotonic` converts it by its age against the wall clock now; the
 truncation to whole ms is compensated by +0.5 ms (error within +-0.5 ms), and an implausible age
@@ -30,6 +32,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from harness.client.datagram_arrival import DatagramArrivals
 from harness.protocol import FRAME_SAMPLES
 
 NTP_UNIX_OFFSET_S = 2_208_988_800  # seconds from 1900-01-01 (NTP epoch) to 1970-01-01 (unix epoch)
@@ -91,31 +94,43 @@ class PacketArrivals:
         return None if best is None else self._map[best]
 
 
-PacketObserver = Callable[[Any, int], None]  # (aiortc RtpPacket, arrival_time_ms)
+PacketObserver = Callable[[Any, float], None]  # (aiortc RtpPacket, arrival as time.monotonic())
 
 
-def observe_rtp_packets(receiver: Any, observer: PacketObserver) -> Callable[..., Awaitable[None]]:
-    """Call ``observer(packet, arrival_time_ms)`` for each RTP packet of this receiver, then let
-    aiortc handle it as usual (jitter buffer, decoder). Returns the installed handler."""
+def packet_arrival(arrival_time_ms: int, datagrams: DatagramArrivals | None) -> float:
+    """A packet's arrival as a ``time.monotonic()`` reading: the kernel's stamp of its datagram
+    when known, else aiortc's ``arrival_time_ms`` converted."""
+    if datagrams is not None and datagrams.current is not None:
+        return datagrams.current
+    return arrival_ms_to_monotonic(arrival_time_ms)
+
+
+def observe_rtp_packets(
+    receiver: Any, observer: PacketObserver, datagrams: DatagramArrivals | None = None
+) -> Callable[..., Awaitable[None]]:
+    """Call ``observer(packet, arrival)`` for each RTP packet of this receiver, then let aiortc
+    handle it as usual (jitter buffer, decoder). Returns the installed handler."""
     original = receiver._handle_rtp_packet
 
     async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
-        observer(packet, arrival_time_ms)
+        observer(packet, packet_arrival(arrival_time_ms, datagrams))
         await original(packet, arrival_time_ms=arrival_time_ms)
 
     receiver._handle_rtp_packet = handle_rtp_packet
     return handle_rtp_packet
 
 
-def install_arrival_hook(receiver: Any, arrivals: PacketArrivals) -> None:
+def install_arrival_hook(
+    receiver: Any, arrivals: PacketArrivals, datagrams: DatagramArrivals | None = None
+) -> None:
     """Wrap ``receiver._handle_rtp_packet`` (this instance only) to feed ``arrivals``."""
     if getattr(receiver._handle_rtp_packet, "_rth_arrivals", None) is not None:
         return
 
-    def stamp(packet: Any, arrival_time_ms: int) -> None:
-        arrivals.add(packet.timestamp, arrival_ms_to_monotonic(arrival_time_ms))
+    def stamp(packet: Any, arrival: float) -> None:
+        arrivals.add(packet.timestamp, arrival)
 
-    handler = observe_rtp_packets(receiver, stamp)
+    handler = observe_rtp_packets(receiver, stamp, datagrams)
     handler._rth_arrivals = arrivals  # type: ignore[attr-defined]
 
 
@@ -125,7 +140,9 @@ class _Registration:
     transport: Any = None
 
 
-def take_over_receiver(receiver: Any, observer: PacketObserver) -> None:
+def take_over_receiver(
+    receiver: Any, observer: PacketObserver, datagrams: DatagramArrivals | None = None
+) -> None:
     """Route this receiver's RTP packets to ``observer`` only: nothing is decoded.
 
     Replaces, on this instance only, the three methods through which aiortc drives a receiver:
@@ -152,7 +169,7 @@ def take_over_receiver(receiver: Any, observer: PacketObserver) -> None:
             registration.transport = None
 
     async def handle_rtp_packet(packet: Any, arrival_time_ms: int) -> None:
-        observer(packet, arrival_time_ms)
+        observer(packet, packet_arrival(arrival_time_ms, datagrams))
 
     receiver.receive = receive
     receiver.stop = stop

@@ -34,6 +34,7 @@ from aiortc.mediastreams import MediaStreamError
 
 from harness.client.arrival import PacketArrivals, install_arrival_hook
 from harness.client.audio_source import Pcm
+from harness.client.datagram_arrival import DatagramArrivals
 from harness.client.levels import FLOOR_DBFS, peak_dbfs, rms_dbfs
 from harness.protocol import SAMPLE_RATE, Milestone
 from harness.timeline import Timeline
@@ -171,9 +172,9 @@ class AudioCapture:
 
     # ---- wiring --------------------------------------------------------------------------
 
-    def hook_receiver(self, receiver: Any) -> None:
+    def hook_receiver(self, receiver: Any, datagrams: DatagramArrivals | None = None) -> None:
         """Stamp packet arrivals of this RTCRtpReceiver (call before media flows)."""
-        install_arrival_hook(receiver, self.arrivals)
+        install_arrival_hook(receiver, self.arrivals, datagrams)
 
     def start(self, track: Any) -> None:
         """Start the recv loop on the remote audio track (idempotent per capture)."""

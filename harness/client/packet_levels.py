@@ -28,7 +28,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from harness.client.arrival import arrival_ms_to_monotonic, take_over_receiver
+from aiortc.rtcrtpreceiver import StreamStatistics
+
+from harness.client.arrival import take_over_receiver
 from harness.client.audio_sink import (
     OFFSET_HANGOVER_FRAMES,
     ONSET_THRESHOLD_DBFS,
@@ -37,7 +39,9 @@ from harness.client.audio_sink import (
     LevelDetector,
     mark_level_change,
 )
+from harness.client.datagram_arrival import DatagramArrivals
 from harness.errors import HarnessError
+from harness.protocol import SAMPLE_RATE
 from harness.timeline import Timeline
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -86,12 +90,14 @@ class PacketLevelMeter:
         self.size_gate = OpusSizeGate()
         self.use_audio_level = use_audio_level  # False: size gate only (to test the fallback)
         self.packets = 0
+        self.stream = StreamStatistics(SAMPLE_RATE)  # loss and jitter, as aiortc's receiver counts them
         self.packets_with_level = 0
         self.loud_packets = 0
         self._max_loud_level = math.floor(-threshold_dbfs)  # RFC 6464 level is -dBov, 0..127
 
-    def on_packet(self, packet: Any, arrival_time_ms: int) -> None:
+    def on_packet(self, packet: Any, arrival: float) -> None:
         """An ``arrival.PacketObserver``: classify one RTP packet as it arrives."""
+        self.stream.add(packet)
         payload = packet.payload
         if not payload:
             return
@@ -106,7 +112,7 @@ class PacketLevelMeter:
             change = self.detector.quiet()
         else:
             self.loud_packets += 1
-            t = self.timeline.at(arrival_ms_to_monotonic(arrival_time_ms))
+            t = self.timeline.at(arrival)
             dbfs = float(-level[1]) if level is not None else _UNMEASURED
             change = self.detector.loud(dbfs, t, delivery_t=t, clock="arrival", turn=self.timeline.turn)
         if change is not None:
@@ -152,9 +158,9 @@ class PacketLevelCapture:
     def recording(self) -> bool:
         return False
 
-    def hook_receiver(self, receiver: Any) -> None:
+    def hook_receiver(self, receiver: Any, datagrams: DatagramArrivals | None = None) -> None:
         """Take this RTCRtpReceiver over before media flows (its decode path never starts)."""
-        take_over_receiver(receiver, self.meter.on_packet)
+        take_over_receiver(receiver, self.meter.on_packet, datagrams)
 
     def start(self, track: Any) -> None:
         """Keep the remote track only to end it on stop: it never receives a frame."""

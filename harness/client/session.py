@@ -21,6 +21,7 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from harness.client import connect as http
 from harness.client.audio_sink import AudioCapture, CapturedAudio
 from harness.client.audio_source import Clip, PacedAudioTrack, PacingStats, PcmFrameProducer, load_wav
+from harness.client.datagram_arrival import DatagramArrivals
 from harness.client.events import Event, EventChannel, Matcher
 from harness.client.levels import install_fast_audio_level
 from harness.client.opus_input import OpusClip, OpusClipCache, OpusPacketProducer
@@ -76,6 +77,7 @@ class RealtimeSession:
             AudioCapture(timeline) if decode_output else PacketLevelCapture(timeline)
         )
         self.pc = RTCPeerConnection(rtc_configuration())
+        self.datagrams = DatagramArrivals()  # kernel receive instants (first-audio at arrival)
         self._connected = asyncio.get_running_loop().create_future()
         self._closed = False
         self._lost: ConnectionLost | None = None  # the connection failed or closed under us
@@ -207,12 +209,16 @@ class RealtimeSession:
         return self.capture.end_segment()
 
     async def rtp_stats(self) -> RtpCounters:
-        """Audio RTP counters of both directions (:mod:`harness.client.rtp_stats`). On the
-        non-decoding path, which takes the receiver's packets over, only packets received are
-        counted (our loss and jitter are None)."""
+        """Audio RTP counters of both directions (:mod:`harness.client.rtp_stats`). The
+        non-decoding path takes the receiver's packets over, so it counts them itself, with
+        aiortc's own ``StreamStatistics``."""
         counters = await read_rtp_counters(self.pc)
         if isinstance(self.capture, PacketLevelCapture):  # its packets never reach aiortc's counters
-            counters.packets_received = self.capture.meter.packets
+            stream = self.capture.meter.stream
+            if stream.packets_received:
+                counters.packets_received = stream.packets_received
+                counters.packets_lost = stream.packets_lost
+                counters.jitter_ms = round(stream.jitter * 1000 / SAMPLE_RATE, 3)
         return counters
 
     @property
@@ -312,6 +318,7 @@ class RealtimeSession:
         self._wire_peer_connection()
         with loopback_only(target.is_loopback):
             await self.pc.setLocalDescription(await self.pc.createOffer())
+        self._stamp_datagrams()
         impair_connection(self.pc, outgoing=network, incoming=None, salt="client")
         offer = self.local_sdp = self.pc.localDescription.sdp
         timeline.mark(
@@ -336,13 +343,21 @@ class RealtimeSession:
                 raise ConnectError(f"session.update rejected by {target.base_url}: {exc}") from None
         timeline.mark(Milestone.SESSION_READY, {"call_id": self.call_id})
 
+    def _stamp_datagrams(self) -> None:
+        """Once ICE has gathered (its sockets exist): stamp each datagram at kernel receive."""
+        for transceiver in self.pc.getTransceivers():
+            connection = getattr(transceiver.receiver.transport.transport, "_connection", None)
+            if connection is not None:
+                self.datagrams.install(connection)
+                return
+
     def _wire_peer_connection(self) -> None:
         """Input track + capture receiver + data channel + state listeners, before the offer."""
         pc, timeline = self.pc, self.timeline
         transceiver = pc.addTransceiver(self.track, direction="sendrecv")
         opus = [c for c in RTCRtpSender.getCapabilities("audio").codecs if c.mimeType.lower() == "audio/opus"]
         transceiver.setCodecPreferences(opus)
-        self.capture.hook_receiver(transceiver.receiver)
+        self.capture.hook_receiver(transceiver.receiver, self.datagrams)
 
         channel = pc.createDataChannel(DATA_CHANNEL_LABEL)
         self.events.attach(channel)

@@ -1,7 +1,8 @@
 """What to connect to: the API base URL, the key and the model, plus how the call is set up.
 
 The key is held as a pydantic ``SecretStr`` so that ``repr``/``str`` of a Target (and of anything
-that embeds one, such as a logged config) shows ``**********``; only the HTTP layer reads it.
+that embeds one, such as a logged config) shows ``**********``; only the HTTP layer reads it. A
+base URL never carries credentials (:mod:`harness.protocol.urls` refuses them).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from harness.errors import TargetError
 from harness.ice import is_loopback_host
 from harness.protocol import DEFAULT_MODEL
+from harness.protocol.urls import base_url_problem, redact_url
 
 # Credentials travel only as the api_key (a SecretStr); the rest the client sets itself.
 _RESERVED_HEADERS = frozenset(
@@ -64,12 +66,9 @@ class Target:
         attempt_header: str | None = None,
     ) -> None:
         url = base_url.strip().rstrip("/")
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise TargetError(
-                f"invalid target base URL {url!r}: expected http(s)://host[:port]/v1, "
-                "e.g. https://api.openai.com/v1"
-            )
+        problem = base_url_problem(url)
+        if problem is not None:
+            raise TargetError(f"invalid target base URL {redact_url(url)}: {problem}")
         # An empty key is allowed on purpose: the target, not the client, decides (401).
         key = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         object.__setattr__(self, "base_url", url)

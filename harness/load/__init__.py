@@ -1,9 +1,10 @@
 """``rth load``: many live sessions per core, merged statistics, thresholds, a breakpoint mode.
 
-``driver`` (schedule, merge, report), ``worker`` (one event loop hosting sessions; a Ray actor can
-host it unchanged), ``local`` (worker processes), ``stats`` + ``histograms`` (HDR histograms
-merged exactly), ``thresholds`` (k6-style pass/fail), ``summary`` (the ``load`` object of
-report.json), ``cost`` (the estimate shown before a paid run).
+``driver`` (schedule, merge, report), ``placement`` (users per worker, node caps), ``worker`` (one
+event loop hosting sessions), ``host`` (where workers run) with ``local`` (worker processes) and
+``ray_host`` (Ray actors, ``--ray``; with ``remote`` and ``bundle``, what crosses machines),
+``stats`` + ``histograms`` (HDR histograms merged exactly), ``thresholds`` (k6-style pass/fail),
+``summary`` (the ``load`` object of report.json), ``cost`` (the estimate shown before a paid run).
 """
 
 from harness.load.cost import estimate_cost

@@ -35,10 +35,17 @@ def _input_seconds(scenario: Scenario) -> float:
     return total
 
 
+def is_ours(target: str) -> bool:
+    """``local`` or a loopback URL: our stand-in, which costs nothing (and only this machine reaches)."""
+    return target == LOCAL_TARGET or Target(target, "").is_loopback
+
+
 def estimate_cost(scenarios: Sequence[Scenario], options: LoadOptions) -> float | None:
-    """Dollars for the whole run, or None when the target is ours (local or loopback)."""
+    """Dollars for the whole run, or None when every scenario's target is ours (local or loopback).
+    Users loop over the scenarios, so a paid scenario's share of the sessions is its share of them."""
     run = options.run
-    if run.target == LOCAL_TARGET or Target(run.target, "").is_loopback:
+    paid = sum(1 for scenario in scenarios if not is_ours(scenario.target or run.target))
+    if not paid:
         return None
     inputs = sum(_input_seconds(s) for s in scenarios) / len(scenarios)
     replies = REPLY_S * sum(len(s.turns) for s in scenarios) / len(scenarios)
@@ -57,4 +64,4 @@ def estimate_cost(scenarios: Sequence[Scenario], options: LoadOptions) -> float 
         output_audio=round(sessions * replies * OUTPUT_AUDIO_TOKENS_PER_S),
     )
     cost = load_prices(run.prices).cost(run.model, usage)
-    return float("inf") if cost is None else cost
+    return float("inf") if cost is None else cost * paid / len(scenarios)

@@ -3,8 +3,10 @@
 Closed model (``--users N``): N sessions kept live, ramped linearly over ``--ramp-up``. Open model
 (``--rate R``): R sessions started per second, whatever those running do. Breakpoint
 (``--ramp-until EXPR``): ``--users`` more every ``--step`` seconds until the threshold breaks;
-the last level that held is the answer. Users are spread over the workers round-robin; only the
-driver knows the schedule, the workers only obey ``set_users``/``set_rate``.
+the last level that held is the answer. Users are spread over the live workers evenly, within
+each node's session cap (:mod:`harness.load.placement`); only the driver knows the schedule, the
+workers only obey ``users``/``rate``/``cap``. The workers run in local processes or as Ray actors
+(``--ray``): the driver sees one :class:`~harness.load.host.WorkerHost` either way.
 """
 
 from __future__ import annotations
@@ -12,13 +14,18 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from harness.errors import UsageError
+from harness.load.cost import is_ours
 from harness.load.histograms import MetricHistograms
+from harness.load.host import WorkerHost
 from harness.load.local import LocalWorkers
+from harness.load.placement import Placement
 from harness.load.stats import LoadStats
 from harness.load.summary import LevelResult, build_summary
 from harness.load.thresholds import Threshold, ThresholdResult
@@ -31,6 +38,7 @@ from harness.scenario import Scenario
 
 TICK_S = 0.25
 SETTLE_FRACTION = 0.25  # of each breakpoint step, not judged (sessions still connecting)
+DRAIN_S = 60.0  # after stop: how long to wait for every worker's last snapshot and samples
 
 
 @dataclass
@@ -40,13 +48,15 @@ class LoadOptions:
     duration_s: float = 30.0
     ramp_up_s: float = 0.0
     rate: float | None = None
-    workers: int = 1
+    workers: int | None = None  # None: the cores available here, or every CPU of the Ray cluster
     thresholds: list[Threshold] = field(default_factory=list)
     score_sample: float = 0.01
     ramp_until: Threshold | None = None
     step_s: float = 20.0
     max_users: int = 1000
     seed: int = 0
+    ray: str | None = None  # a Ray address (``local`` starts one): the workers run as Ray actors
+    max_sessions_per_node: int | None = None
 
 
 class LoadObserver(Protocol):
@@ -59,11 +69,6 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def spread(total: int, workers: int) -> list[int]:
-    """``total`` users over ``workers`` as evenly as possible (the first ones take the remainder)."""
-    return [total // workers + (1 if index < total % workers else 0) for index in range(workers)]
-
-
 def users_at(options: LoadOptions, elapsed: float) -> int:
     """Closed model: users wanted ``elapsed`` s into the run (linear ramp-up)."""
     if options.ramp_up_s <= 0 or elapsed >= options.ramp_up_s:
@@ -71,47 +76,69 @@ def users_at(options: LoadOptions, elapsed: float) -> int:
     return min(options.users, math.ceil(options.users * elapsed / options.ramp_up_s))
 
 
+def check_reachable(scenarios: Sequence[Scenario], options: LoadOptions) -> None:
+    """Workers on other machines cannot reach this machine's loopback (where ``--target local``
+    serves): refuse before anything starts."""
+    if options.ray in (None, "local"):
+        return
+    for target in {scenario.target or options.run.target for scenario in scenarios}:
+        if is_ours(target):
+            raise UsageError(
+                f"--ray {options.ray} with target {target}: the cluster's nodes cannot reach this "
+                "machine's loopback; run `rth serve --load --host 0.0.0.0` where they can reach it "
+                "and pass --target http://HOST:PORT/v1 (or use --ray local)"
+            )
+
+
 async def run_load(
     scenarios: Sequence[Scenario], options: LoadOptions, observer: LoadObserver | None = None
 ) -> tuple[RunReport, Path, list[ThresholdResult]]:
     """Run the load; the run directory holds report.json (with ``load``), the sampled sessions'
-    timelines and audio, junit.xml, summary.md and index.html (written on Ctrl-C too)."""
+    timelines and audio, junit.xml, summary.md and index.html. Interrupted (a cancel: SIGINT or
+    SIGTERM), the workers still stop their sessions and send their figures and samples, and the
+    report is written ``interrupted: true``."""
+    check_reachable(scenarios, options)
     run_dir = RunDirectory(options.run, scenarios)
     stats = LoadStats()
     levels: list[LevelResult] = []
     results: list[ThresholdResult] = []
     lost: list[str] = []
     interrupted = False
-    workers: LocalWorkers | None = None
+    workers: WorkerHost | None = None
     try:
-        async with TargetPool(options.run, open_target) as targets:
-            resolved = await targets.get(scenarios[0])
+        async with AsyncExitStack() as stack:
+            host = _host_factory(options, stack)  # Ray first: its processes start on their own
+            targets = await stack.enter_async_context(TargetPool(options.run, open_target))
+            resolved = tuple([await targets.get(scenario) for scenario in scenarios])
             configs = [
                 WorkerConfig(
                     worker=f"w{index}",
                     scenarios=tuple(scenarios),
-                    target=resolved,
+                    target=resolved[0],
+                    scenario_targets=resolved,
                     connect=options.run.connect,
                     run_dir=run_dir.path,
                     score_sample=options.score_sample,
                     sample_first=index == 0,
                     seed=options.seed,
                 )
-                for index in range(options.workers)
+                for index in range(host.count)
             ]
-            async with LocalWorkers(configs) as workers:
-                stats = LoadStats()  # the clock starts when the workers do
+            workers = await stack.enter_async_context(host.make(configs))
+            stats = LoadStats()  # the clock starts when the workers do
+            placement = Placement(workers, options.max_sessions_per_node)
+            try:
+                _check_capacity(options, placement)
                 if options.ramp_until is not None:
-                    levels = await _breakpoint(workers, configs, stats, options, observer)
+                    levels = await _breakpoint(workers, placement, stats, options, observer)
                 else:
-                    await _steady(workers, configs, stats, options, observer)
+                    await _steady(workers, placement, stats, options, observer)
+            finally:  # Ctrl-C too: the workers' last snapshots and sampled sessions are kept
                 workers.stop()
                 await _drain(workers, stats, observer, 0)
                 lost = workers.lost()
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted = True
-        if workers is not None:
-            workers.stop()
         raise
     finally:
         samples = [] if workers is None else [r for w in sorted(workers.samples) for r in workers.samples[w]]
@@ -130,61 +157,88 @@ async def run_load(
     return report, run_dir.path, results
 
 
+@dataclass
+class _Hosting:
+    count: int
+    make: Callable[[list[WorkerConfig]], WorkerHost]
+
+
+def _host_factory(options: LoadOptions, stack: AsyncExitStack) -> _Hosting:
+    """Local worker processes, or Ray actors (connecting to Ray, closed with ``stack``)."""
+    if options.ray is None:
+        return _Hosting(options.workers or default_workers(), LocalWorkers)
+    from harness.load.ray_host import RayCluster, RayWorkers  # the one module that imports Ray
+
+    # Blocks the loop for the seconds Ray takes to start or join; nothing else runs yet.
+    cluster = RayCluster.connect(options.ray, local_cpus=options.workers or default_workers())
+    stack.push_async_callback(cluster.close)
+    count = options.workers or max(1, cluster.cpus())
+    return _Hosting(count, lambda configs: RayWorkers(configs, cluster))
+
+
+def _check_capacity(options: LoadOptions, placement: Placement) -> None:
+    capacity = placement.capacity()
+    if capacity is None or options.ramp_until is not None or options.rate is not None:
+        return
+    if options.users > capacity:
+        raise UsageError(
+            f"--users {options.users} is more than the workers' nodes hold at --max-sessions-per-node "
+            f"{options.max_sessions_per_node} ({capacity}); add nodes or raise the cap"
+        )
+
+
 async def _pump(
-    workers: LocalWorkers, stats: LoadStats, observer: LoadObserver | None, wanted: int, seconds: float
+    workers: WorkerHost, stats: LoadStats, observer: LoadObserver | None, wanted: int, seconds: float
 ) -> None:
     async for snapshot in workers.messages(seconds):
         stats.add(snapshot)
+    for name in workers.lost():
+        stats.lose(name)  # its live sessions end as worker_lost (once; later calls find it done)
     if observer is not None:
         observer.update(stats, wanted)
 
 
 async def _steady(
-    workers: LocalWorkers,
-    configs: list[WorkerConfig],
+    workers: WorkerHost,
+    placement: Placement,
     stats: LoadStats,
     options: LoadOptions,
     observer: LoadObserver | None,
 ) -> None:
-    sent: dict[str, float] = {}
     while (elapsed := stats.elapsed()) < options.duration_s:
+        wanted = 0
         if options.rate is not None:
             ramp = 1.0 if options.ramp_up_s <= 0 else min(1.0, elapsed / options.ramp_up_s)
-            shares = [options.rate * ramp / len(configs)] * len(configs)
-            kind, wanted = "rate", 0
+            placement.rate(options.rate * ramp)
         else:
             wanted = users_at(options, elapsed)
-            shares = [float(n) for n in spread(wanted, len(configs))]
-            kind = "users"
-        for config, share in zip(configs, shares, strict=True):
-            if sent.get(config.worker) != share:
-                workers.send(config.worker, kind, share if kind == "rate" else int(share))
-                sent[config.worker] = share
+            placement.users(wanted)
         await _pump(workers, stats, observer, wanted, TICK_S)
 
 
 async def _breakpoint(
-    workers: LocalWorkers,
-    configs: list[WorkerConfig],
+    workers: WorkerHost,
+    placement: Placement,
     stats: LoadStats,
     options: LoadOptions,
     observer: LoadObserver | None,
 ) -> list[LevelResult]:
-    """Add ``options.users`` users per step until ``options.ramp_until`` breaks (or max users)."""
+    """Add ``options.users`` users per step until ``options.ramp_until`` breaks (or max users, or
+    the nodes' session cap)."""
     assert options.ramp_until is not None
     levels: list[LevelResult] = []
     users = 0
-    while users + options.users <= options.max_users:
+    while users + options.users <= min(options.max_users, placement.capacity() or options.max_users):
         users += options.users
-        for config, share in zip(configs, spread(users, len(configs)), strict=True):
-            workers.send(config.worker, "users", share)
         step_start = stats.elapsed()
         while stats.elapsed() - step_start < options.step_s * SETTLE_FRACTION:
+            placement.users(users)
             await _pump(workers, stats, observer, users, TICK_S)
         judged = stats.judged = MetricHistograms()
         failed_before = stats.counters.sessions_failed
         finished_before = stats.counters.sessions_finished
         while stats.elapsed() - step_start < options.step_s:
+            placement.users(users)
             await _pump(workers, stats, observer, users, TICK_S)
         stats.judged = None
         counters = stats.counters
@@ -197,10 +251,10 @@ async def _breakpoint(
     return levels
 
 
-async def _drain(workers: LocalWorkers, stats: LoadStats, observer: LoadObserver | None, wanted: int) -> None:
+async def _drain(workers: WorkerHost, stats: LoadStats, observer: LoadObserver | None, wanted: int) -> None:
     """After stop: read until every worker sent its last snapshot and its samples (or died)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + 60
+    deadline = loop.time() + DRAIN_S
     while not workers.all_finished and loop.time() < deadline:
         await _pump(workers, stats, observer, wanted, TICK_S)
 

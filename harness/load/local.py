@@ -1,9 +1,7 @@
 """Local host of load workers: one process per worker, one event loop each (aiortc and the GIL cap
 one process near one core). The driver talks to them through two queues: commands in (users,
-rate, stop), messages out (a snapshot every second; the sampled sessions' reports at the end).
-
-A Ray actor can host :class:`~harness.load.worker.LoadWorker` the same way: the class knows
-nothing of processes or queues.
+rate, cap, stop), messages out (a snapshot every second; the sampled sessions' reports at the end).
+They share the driver's disk, so sampled sessions write straight into the run directory.
 """
 
 from __future__ import annotations
@@ -12,26 +10,30 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import os
 import queue
-import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.context import SpawnProcess
 from typing import Any
 
+from harness.load.host import WorkerHost
 from harness.load.stats import WorkerSnapshot
 from harness.load.worker import LoadWorker, WorkerConfig
 from harness.report.model import ScenarioReport
+from harness.runner.workers import leave_signals_to_parent
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_S = 1.0
+READY_TIMEOUT_S = 120.0  # every worker process imported and running by then
 Message = tuple[str, str, Any]  # (kind, worker, payload)
 
 
 def worker_main(config: WorkerConfig, commands: Any, messages: Any) -> None:
-    """A worker process: Ctrl-C is the driver's to handle (it stops the workers and keeps the data)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    """A worker process: Ctrl-C and SIGTERM are the driver's to handle (it stops the workers and
+    keeps the data)."""
+    leave_signals_to_parent()
     logging.basicConfig(level=logging.WARNING)
     asyncio.run(_serve(config, commands, messages))
 
@@ -47,18 +49,14 @@ async def _serve(config: WorkerConfig, commands: Any, messages: Any) -> None:
                 kind, value = await loop.run_in_executor(None, commands.get, True, 0.5)
             except queue.Empty:
                 continue
-            if kind == "users":
-                worker.set_users(int(value))
-            elif kind == "rate":
-                worker.set_rate(float(value))
-            elif kind == "stop":
-                worker.stop()
+            worker.command(kind, value)
 
     async def report() -> None:
         while not running.done():
             await asyncio.sleep(SNAPSHOT_S)
             messages.put(("snapshot", config.worker, worker.snapshot().to_dict()))
 
+    messages.put(("ready", config.worker, None))
     tasks = [asyncio.create_task(obey()), asyncio.create_task(report())]
     try:
         samples = await running
@@ -76,18 +74,20 @@ class _Handle:
     commands: Any
 
 
-class LocalWorkers:
-    """``async with LocalWorkers(configs) as workers``: processes started, stopped on exit."""
+class LocalWorkers(WorkerHost):
+    """Worker processes on this machine (its one node)."""
 
-    def __init__(self, configs: list[WorkerConfig]) -> None:
-        self.configs = configs
+    def __init__(self, configs: Sequence[WorkerConfig]) -> None:
+        super().__init__(configs)
         self._context = multiprocessing.get_context("spawn")
         self._messages: Any = self._context.Queue()
         self._handles: dict[str, _Handle] = {}
-        self.samples: dict[str, list[ScenarioReport]] = {}
-        self.finished: set[str] = set()
+        self._early: list[Message] = []  # read while waiting for every worker to be ready
 
-    async def __aenter__(self) -> LocalWorkers:
+    async def start(self) -> None:
+        """Spawn the processes; return once each one runs its loop (or died), so the run's clock
+        starts with the workers, not with their imports."""
+        node = os.uname().nodename
         for config in self.configs:
             commands = self._context.Queue()
             process = self._context.Process(
@@ -95,45 +95,53 @@ class LocalWorkers:
             )
             process.start()
             self._handles[config.worker] = _Handle(process, commands)
-        return self
+            self.nodes[config.worker] = node
+        loop = asyncio.get_running_loop()
+        waiting, deadline = set(self.workers), loop.time() + READY_TIMEOUT_S
+        while waiting - set(self.lost()) and loop.time() < deadline:
+            try:
+                message = await loop.run_in_executor(None, self._messages.get, True, 0.5)
+            except queue.Empty:
+                continue
+            if message[0] == "ready":
+                waiting.discard(message[1])
+            else:
+                self._early.append(message)
 
-    def send(self, worker: str, kind: str, value: float | int | None = None) -> None:
+    def send(self, worker: str, kind: str, value: float | None = None) -> None:
         handle = self._handles[worker]
         if handle.process.is_alive():
             handle.commands.put((kind, value))
 
-    def stop(self) -> None:
-        for worker in self._handles:
-            self.send(worker, "stop")
-
     async def messages(self, timeout: float) -> AsyncIterator[WorkerSnapshot]:
-        """Snapshots received within ``timeout`` s (sampled reports are kept on the side)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        while self._early:
+            if (snapshot := self._received(self._early.pop(0))) is not None:
+                yield snapshot
         while (left := deadline - loop.time()) > 0:
             try:
-                kind, worker, payload = await loop.run_in_executor(None, self._messages.get, True, left)
+                message = await loop.run_in_executor(None, self._messages.get, True, left)
             except queue.Empty:
                 return
-            if kind == "snapshot":
-                yield WorkerSnapshot.from_dict(payload)
-            elif kind == "samples":
-                self.samples[worker] = [ScenarioReport.model_validate(s) for s in payload]
-                self.finished.add(worker)
+            if (snapshot := self._received(message)) is not None:
+                yield snapshot
+
+    def _received(self, message: Message) -> WorkerSnapshot | None:
+        kind, worker, payload = message
+        if kind == "samples":
+            self.samples[worker] = [ScenarioReport.model_validate(s) for s in payload]
+            self.finished.add(worker)
+        return WorkerSnapshot.from_dict(payload) if kind == "snapshot" else None
 
     def lost(self) -> list[str]:
-        """Workers whose process died before sending their results."""
         return [
             name
             for name, handle in self._handles.items()
             if not handle.process.is_alive() and name not in self.finished
         ]
 
-    @property
-    def all_finished(self) -> bool:
-        return all(name in self.finished or not h.process.is_alive() for name, h in self._handles.items())
-
-    async def __aexit__(self, *exc_info: object) -> None:
+    async def close(self) -> None:
         self.stop()
         loop = asyncio.get_running_loop()
         for handle in self._handles.values():

@@ -13,10 +13,11 @@ import os
 import resource
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from harness.load.histograms import MetricHistograms
+from harness.report.model import FailureKind
 
 WINDOW_S = 10.0
 SERIES_BUCKET_S = 5.0
@@ -33,6 +34,7 @@ class Counters:
     packets_sent: int = 0  # audio RTP, summed over finished sessions
     packets_received: int = 0
     packets_lost: int = 0
+    sessions_dropped: int = 0  # open model: arrivals not started, the node's session cap reached
     failures_by_kind: dict[str, int] = field(default_factory=dict)
     error_events: dict[str, int] = field(default_factory=dict)  # server `error` events by code
 
@@ -44,6 +46,7 @@ class Counters:
         self.packets_sent += other.packets_sent
         self.packets_received += other.packets_received
         self.packets_lost += other.packets_lost
+        self.sessions_dropped += other.sessions_dropped
         for kind, n in other.failures_by_kind.items():
             self.failures_by_kind[kind] = self.failures_by_kind.get(kind, 0) + n
         for code, n in other.error_events.items():
@@ -59,17 +62,8 @@ class Counters:
         return self.sessions_failed / self.sessions_finished if self.sessions_finished else 0.0
 
     def copy(self) -> Counters:
-        return Counters(
-            self.sessions_started,
-            self.sessions_completed,
-            self.sessions_failed,
-            self.turns_completed,
-            self.packets_sent,
-            self.packets_received,
-            self.packets_lost,
-            dict(self.failures_by_kind),
-            dict(self.error_events),
-        )
+        kinds, errors = dict(self.failures_by_kind), dict(self.error_events)
+        return replace(self, failures_by_kind=kinds, error_events=errors)
 
 
 @dataclass
@@ -79,6 +73,7 @@ class WorkerSnapshot:
     worker: str
     host: str
     pid: int
+    node: str  # the Ray node the worker runs on; the host name for a local worker process
     elapsed_s: float  # on the worker's own clock since it started
     active: int
     connecting: int
@@ -104,6 +99,7 @@ class WorkerMeter:
     def __init__(self, worker: str) -> None:
         self.worker = worker
         self.host = os.uname().nodename
+        self.node = self.host
         self.started = time.monotonic()
         self.counters = Counters()
         self.active = 0
@@ -130,6 +126,7 @@ class WorkerMeter:
             worker=self.worker,
             host=self.host,
             pid=os.getpid(),
+            node=self.node,
             elapsed_s=round(wall - self.started, 3),
             active=self.active,
             connecting=self.connecting,
@@ -188,7 +185,11 @@ class LoadStats:
 
     def add(self, snapshot: WorkerSnapshot) -> None:
         now = self.elapsed()
-        self.workers[snapshot.worker] = snapshot
+        latest = self.workers.get(snapshot.worker)
+        # Replies may cross (Ray) and a lost worker's last message may come late: a final
+        # snapshot stays final, and an older one never replaces a newer one.
+        if latest is None or (not latest.done and snapshot.elapsed_s >= latest.elapsed_s):
+            self.workers[snapshot.worker] = snapshot
         interval = MetricHistograms()
         interval.add_encoded(snapshot.interval)
         self.total.add(interval)
@@ -202,6 +203,24 @@ class LoadStats:
         self.cpu_peak[snapshot.worker] = max(self.cpu_peak.get(snapshot.worker, 0.0), snapshot.cpu_cores)
         self.rss_peak[snapshot.worker] = max(self.rss_peak.get(snapshot.worker, 0.0), snapshot.rss_mb)
         self._bucket(now, live)
+
+    def lose(self, worker: str) -> int:
+        """A worker died: the sessions it had live at its last snapshot end as failed
+        (``worker_lost``), and it keeps no users. Returns how many."""
+        latest = self.workers.get(worker)
+        if latest is None or latest.done:
+            return 0
+        counters = latest.counters.copy()
+        lost = latest.active
+        counters.sessions_failed += lost
+        if lost:
+            kind = FailureKind.WORKER_LOST
+            counters.failures_by_kind[kind] = counters.failures_by_kind.get(kind, 0) + lost
+        self.workers[worker] = replace(
+            latest, counters=counters, active=0, connecting=0, users=0, interval={}, done=True
+        )
+        self._bucket(self.elapsed(), MetricHistograms())
+        return lost
 
     def _bucket(self, now: float, live: MetricHistograms) -> None:
         start = int(now // SERIES_BUCKET_S) * SERIES_BUCKET_S

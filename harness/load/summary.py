@@ -75,6 +75,7 @@ def build_summary(
         sessions_started=counters.sessions_started,
         sessions_completed=counters.sessions_completed,
         sessions_failed=counters.sessions_failed,
+        sessions_dropped=counters.sessions_dropped,
         failures_by_kind=dict(counters.failures_by_kind),
         error_events=dict(counters.error_events),
         error_rate=round(counters.error_rate, 6),
@@ -89,6 +90,7 @@ def build_summary(
                 worker=s.worker,
                 host=s.host,
                 pid=s.pid,
+                node=s.node,
                 cpu_cores=stats.cpu_peak.get(s.worker, 0.0),
                 rss_mb=stats.rss_peak.get(s.worker, 0.0),
                 sessions_started=s.counters.sessions_started,
@@ -118,4 +120,6 @@ def build_summary(
         last_level_held=max(held) if held else None,
         score_sample=options.score_sample,
         workers_lost=lost,
+        ray=options.ray,
+        max_sessions_per_node=options.max_sessions_per_node,
     )

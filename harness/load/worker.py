@@ -1,9 +1,10 @@
 """A load worker: one event loop keeping many sessions live against one target.
 
 The driver tells it how many users to keep live (closed model: each user loops its scenario) or
-how many sessions to start per second (open model), and asks for a snapshot every second. Every
-method is a plain async or sync method on one object, so a local worker process and a Ray actor
-host the same class unchanged (:mod:`harness.load.local` is the first host).
+how many sessions to start per second (open model), and asks for a snapshot every second or two.
+Every method is a plain async or sync method on one object, so a local worker process
+(:mod:`harness.load.local`) and a Ray actor (:mod:`harness.load.ray_host`, through
+:mod:`harness.load.remote`) host the same class unchanged.
 
 Most sessions are counted, not kept: their timeline stays in memory until their latencies are
 read into histograms, and their reply audio is not recorded. A sample (``score_sample``, at least
@@ -56,6 +57,11 @@ class WorkerConfig:
     score_sample: float = 0.0
     sample_first: bool = False  # sample this worker's first session (the run keeps at least one)
     seed: int = 0
+    scenario_targets: tuple[ResolvedTarget, ...] = ()  # per scenario (its own `target:`); else target
+
+    def target_of(self, index: int) -> ResolvedTarget:
+        """Where scenario ``index`` calls: its own ``target:`` if it names one, else the run's."""
+        return self.scenario_targets[index] if self.scenario_targets else self.target
 
 
 class SampleStore:
@@ -96,14 +102,37 @@ class LoadWorker:
         self._sessions: set[asyncio.Task[bool]] = set()
         self._numbers = itertools.count()
         self._rate = 0.0
+        self._max_sessions: int | None = None
         self._stopping = asyncio.Event()
         self._scoring: ProcessPool | None = None
         self._ready = asyncio.Event()  # set once every clip is prepared and encoded
 
     # ---- commands from the driver -----------------------------------------------------------
 
+    def command(self, kind: str, value: float | None = None) -> None:
+        """A driver command by name, as the hosts forward them: users, rate, cap, stop."""
+        if kind == "users":
+            self.set_users(int(value or 0))
+        elif kind == "rate":
+            self.set_rate(float(value or 0.0))
+        elif kind == "cap":
+            self.set_max_sessions(None if value is None else int(value))
+        elif kind == "stop":
+            self.stop()
+        else:
+            raise ValueError(f"unknown load worker command {kind!r}")
+
+    def set_max_sessions(self, limit: int | None) -> None:
+        """At most ``limit`` sessions live here (this worker's share of its node's cap): fewer users,
+        and open-model arrivals beyond it are dropped (counted, as k6's dropped iterations)."""
+        self._max_sessions = limit
+        if limit is not None and len(self._users) > limit:
+            self.set_users(limit)
+
     def set_users(self, users: int) -> None:
         """Keep ``users`` sessions live (each user starts its next session when one ends)."""
+        if self._max_sessions is not None:
+            users = min(users, self._max_sessions)
         self.meter.users = users
         while len(self._users) < users and not self._stopping.is_set():
             index = len(self._users)
@@ -155,7 +184,7 @@ class LoadWorker:
                 return
             scenarios = self.config.scenarios
             started = loop.time()
-            failed = await self._session(scenarios[(index + iteration) % len(scenarios)])
+            failed = await self._session((index + iteration) % len(scenarios))
             if failed and loop.time() - started < RETRY_PAUSE_S:
                 await asyncio.sleep(RETRY_PAUSE_S)  # a target refusing at once is not hammered
 
@@ -165,10 +194,12 @@ class LoadWorker:
             if self._rate <= 0:
                 await asyncio.sleep(0.1)
                 continue
-            scenarios = self.config.scenarios
-            task = asyncio.create_task(self._session(scenarios[arrival % len(scenarios)]))
-            self._sessions.add(task)
-            task.add_done_callback(self._sessions.discard)
+            if self._max_sessions is not None and len(self._sessions) >= self._max_sessions:
+                self.meter.counters.sessions_dropped += 1
+            else:
+                task = asyncio.create_task(self._session(arrival % len(self.config.scenarios)))
+                self._sessions.add(task)
+                task.add_done_callback(self._sessions.discard)
             await asyncio.sleep(1.0 / self._rate)
 
     async def _warm_clips(self) -> None:
@@ -181,9 +212,10 @@ class LoadWorker:
                     if clip is not None:
                         self._opus.get(clip.path)
 
-    async def _session(self, scenario: Scenario) -> bool:
-        """Run one session; True when it failed."""
+    async def _session(self, index: int) -> bool:
+        """Run one session of scenario ``index``; True when it failed."""
         await self._ready.wait()
+        scenario = self.config.scenarios[index]
         number = next(self._numbers)
         sampled = self._should_sample(number)
         name = f"{self.config.worker}/{number:05d}-{scenario.name}"
@@ -194,7 +226,7 @@ class LoadWorker:
         pool = await self._scoring_pool() if sampled else InlinePool()
         driver = SessionDriver(
             planned,
-            self.config.target,
+            self.config.target_of(index),
             self.config.connect,
             timeline,
             audio_dir,
@@ -226,8 +258,7 @@ class LoadWorker:
             await driver.close()
             measured.before(None)  # the rest, a cut turn's too: what was measured was measured
             record = driver.record(self.config.run_dir)
-            if record.failure_kind != FailureKind.INTERRUPTED:
-                self._count(record)
+            self._count(record)
             if sampled:
                 await score_and_keep(pool, record, lambda report: self.samples.add(number, report))
         return record.failure_kind is not None
@@ -243,7 +274,8 @@ class LoadWorker:
         return self._scoring
 
     def _count(self, record: SessionRecord) -> None:
-        """A finished session's outcome into the counters."""
+        """A finished session's outcome into the counters (the turns it completed even when the run's
+        end or a stop cut it: what was measured was measured)."""
         counters = self.meter.counters
         for entry in record.entries:
             if entry.kind == EntryKind.RECEIVED and entry.type == ServerEventType.ERROR:
@@ -255,6 +287,8 @@ class LoadWorker:
         counters.packets_received += int(rtp.get("packets_received") or 0)
         counters.packets_lost += int(rtp.get("packets_lost") or 0)
         kind = record.failure_kind
+        if kind == FailureKind.INTERRUPTED:
+            return  # cut by the end of the run or a stop: neither completed nor failed
         if kind is None:
             counters.sessions_completed += 1
         else:

@@ -46,6 +46,19 @@ class BackgroundStandIn:
             raise RuntimeError("the stand-in is not started")
         return self._server.base_url
 
+    @property
+    def open_calls(self) -> frozenset[str]:
+        """The ids (``rtc_...``, as in a call's ``Location``) of the calls still open: an app that
+        hangs up, or whose peer connection closes, leaves its call out of this set."""
+        server = self._server
+        if server is None:
+            raise RuntimeError("the stand-in is not started")
+
+        async def snapshot() -> frozenset[str]:  # read on the server's own loop
+            return frozenset(server.calls)
+
+        return asyncio.run_coroutine_threadsafe(snapshot(), self._loop).result(STOP_TIMEOUT_S)
+
     def target(self, model: str = DEFAULT_MODEL) -> Target:
         return Target(self.base_url, self.api_key, model=model)
 

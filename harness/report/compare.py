@@ -50,11 +50,7 @@ class Group:
 
     def wer_counts(self) -> Sample:
         """(errors, reference words) per turn scored for input WER."""
-        rows = [
-            (w.errors, w.reference_words)
-            for turn in self.turns
-            if (w := turn.input_wer) is not None
-        ]
+        rows = [(w.errors, w.reference_words) for turn in self.turns if (w := turn.input_wer) is not None]
         return np.array(rows, dtype=np.float64).reshape(-1, 2)
 
     def outcomes(self) -> Sample:

@@ -128,9 +128,7 @@ def _wer_plot(run: RunData) -> Markup | None:
             if turn.input_wer is not None:
                 bound = next((v.bound for v in turn.verdicts if v.name == "max_input_wer"), None)
                 label = f"{scenario.instance or scenario.name}/{turn.name}"
-                rows.append(
-                    (label, float(turn.input_wer.wer), float(bound) if bound is not None else None)
-                )
+                rows.append((label, float(turn.input_wer.wer), float(bound) if bound is not None else None))
     return Markup(plots.wer_bars(rows[:MAX_WER_BARS])) if rows else None
 
 

@@ -17,6 +17,7 @@ class WorkerFigures(BaseModel):
     worker: str
     host: str
     pid: int
+    node: str = Field(default="", description="The Ray node id of the worker's actor; the host for a process")
     cpu_cores: float = Field(description="Peak CPU seconds per second over a 1 s interval")
     rss_mb: float = Field(description="Peak resident memory of the worker process")
     sessions_started: int = 0
@@ -53,6 +54,9 @@ class LoadReport(BaseModel):
     sessions_started: int
     sessions_completed: int
     sessions_failed: int
+    sessions_dropped: int = Field(
+        default=0, description="Open model: arrivals not started because the node's session cap was reached"
+    )
     failures_by_kind: dict[str, int] = Field(default_factory=dict)
     error_events: dict[str, int] = Field(default_factory=dict)
     error_rate: float
@@ -74,6 +78,8 @@ class LoadReport(BaseModel):
     last_level_held: int | None = None
     score_sample: float = 0.0
     workers_lost: list[str] = Field(default_factory=list)
+    ray: str | None = Field(default=None, description="Ray address of the workers; None: local processes")
+    max_sessions_per_node: int | None = None
 
     @property
     def passed(self) -> bool:

@@ -23,6 +23,12 @@ def _wer(turn: TurnReport) -> str:
     return "-" if turn.input_wer is None else f"{turn.input_wer.wer:.2f}"
 
 
+def _reason(console: Console, where: str, text: str) -> None:
+    """One whole line under the table (a cell would cut it): a failed session's connection or auth
+    error, a turn's error, a failed check. Never wrapped by rich, never read as markup."""
+    console.print(f"[red]{escape(where)}:[/] {escape(' '.join(text.split()))}", soft_wrap=True)
+
+
 def render_table(report: RunReport, console: Console) -> None:
     table = Table(title=f"rth run {report.run_id}")
     table.add_column("scenario/turn", no_wrap=True)
@@ -33,8 +39,8 @@ def render_table(report: RunReport, console: Console) -> None:
     for _, label in SHOWN_LATENCIES:
         table.add_column(f"{label} ms", justify="right", no_wrap=True, min_width=len(label) + 3)
     for scenario in report.scenarios:
-        if scenario.error and not scenario.turns:
-            table.add_row(scenario.name, "[red]ERROR[/]", scenario.error)
+        if scenario.error and not scenario.turns:  # the reason is printed whole below the table
+            table.add_row(scenario.instance or scenario.name, f"[red]ERROR[/] {scenario.failure_kind or ''}")
         for turn in scenario.turns:
             failed = [v.name for v in turn.verdicts if not v.passed]
             result = "[green]pass[/]" if turn.passed else "[red]FAIL[/] " + ", ".join(failed or ["error"])
@@ -48,16 +54,17 @@ def render_table(report: RunReport, console: Console) -> None:
             )
     console.print(table)
     for scenario in report.scenarios:
+        name = scenario.instance or scenario.name
         for turn in scenario.turns:
             if turn.error:
-                console.print(f"[red]{scenario.name}/{turn.name}:[/] {turn.error}")
+                _reason(console, f"{name}/{turn.name}", turn.error)
             for failed_verdict in (v for v in turn.verdicts if not v.passed):
-                console.print(f"[red]{scenario.name}/{turn.name}:[/] {escape(failed_verdict.describe())}")
+                _reason(console, f"{name}/{turn.name}", failed_verdict.describe())
         for check in scenario.verdicts:  # scenario-level expectations: few, all shown
             mark = "[green]pass[/]" if check.passed else "[red]FAIL[/]"
-            console.print(f"{mark} {scenario.name}: {escape(check.describe())}")
-        if scenario.error and scenario.turns:
-            console.print(f"[red]{scenario.name}:[/] {scenario.error}")
+            console.print(f"{mark} {escape(name)}: {escape(check.describe())}", soft_wrap=True)
+        if scenario.error:
+            _reason(console, name, scenario.error)
     passed = sum(s.passed for s in report.scenarios)
     pooled = report.pooled_input_wer
     wer_text = f", pooled input WER {pooled.wer:.3f}" if pooled else ""

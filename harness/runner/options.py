@@ -7,12 +7,22 @@ from pathlib import Path
 from typing import Any
 
 from harness.client import ConnectMode
+from harness.errors import TargetError
 from harness.protocol import DEFAULT_MODEL
 from harness.protocol.faults import NetworkSpec
+from harness.protocol.urls import base_url_problem, redact_url
 
 LOCAL_TARGET = "local"
 # Sessions side by side when neither --concurrency nor a suite's `concurrency:` says: see README.
 DEFAULT_CONCURRENCY = 4
+
+
+def check_target(target: str) -> None:
+    """Raise :class:`TargetError` unless ``target`` is 'local' or a usable base URL (no credentials:
+    the key comes from the environment; the message shows the URL without them)."""
+    problem = None if target == LOCAL_TARGET else base_url_problem(target)
+    if problem is not None:
+        raise TargetError(f"--target {redact_url(target)}: {problem} (or use 'local')")
 
 
 @dataclass
@@ -35,6 +45,9 @@ class RunOptions:
     render: bool = True  # junit.xml, summary.md and index.html at the end
     # Impair the RTP the client sends (`--client-network`), for scenarios without their own.
     client_network: NetworkSpec | None = None
+
+    def __post_init__(self) -> None:
+        check_target(self.target)  # before anything is written: the target is recorded in the report
 
     def describe(self) -> dict[str, Any]:
         """The options as recorded in report.json (never the key)."""

@@ -7,6 +7,7 @@ minute of the target hits every variant alike instead of biasing the one that ra
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
 from collections.abc import Sequence
@@ -17,6 +18,18 @@ from harness.scenario import Scenario, SessionConfig
 
 MATRIX_AXES = ("model", "voice")
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+FILE_NAME_MAX = 100
+
+
+def file_name(text: str) -> str:
+    """``text`` as one path component safe on any OS and CI artifact store: characters outside
+    ``[A-Za-z0-9_.-]`` become ``-``, no leading dot, at most :data:`FILE_NAME_MAX` characters. A
+    name that had to change keeps a digest of the original, so two names never become one."""
+    safe = _UNSAFE.sub("-", text).lstrip(".")
+    if safe == text and 0 < len(text) <= FILE_NAME_MAX:
+        return text
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    return f"{safe[: FILE_NAME_MAX - 9]}-{digest}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +52,7 @@ class Variant:
     @property
     def slug(self) -> str:
         """The label made safe for a folder name on any OS and CI artifact store."""
-        return "_".join(f"{axis}-{_UNSAFE.sub('-', value)}" for axis, value in self.values)
+        return file_name("_".join(f"{axis}-{_UNSAFE.sub('-', value)}" for axis, value in self.values))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +74,7 @@ class PlannedRun:
         if self.name is not None:
             return self.name
         parts = [self.variant.slug] if self.variant.values else []
-        parts.append(self.scenario.name)
+        parts.append(file_name(self.scenario.name))
         if self.repeats > 1:
             parts.append(f"r{self.repeat + 1}")
         return "/".join(parts)

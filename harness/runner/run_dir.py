@@ -7,7 +7,9 @@ run side by side; the report lists them in plan order.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -106,11 +108,17 @@ class RunDirectory:
 
 
 def _point_latest(out: Path, run_id: str) -> None:
-    """``reports/latest`` -> the newest run (best effort: some filesystems have no symlinks)."""
+    """``reports/latest`` -> the newest run. Only ever a symlink, swapped in atomically (a new one
+    renamed over the old), so a reader never finds it missing or half made; a real file or folder
+    of that name is left alone, and a filesystem without symlinks simply has no ``latest``."""
     latest = out / "latest"
+    if latest.exists() and not latest.is_symlink():
+        logger.warning("%s is not a symlink; left alone (the run is in %s)", latest, out / run_id)
+        return
+    temporary = out / f".latest-{run_id}"
     try:
-        if latest.is_symlink() or latest.exists():
-            latest.unlink()
-        latest.symlink_to(run_id, target_is_directory=True)
+        temporary.symlink_to(run_id, target_is_directory=True)
+        os.replace(temporary, latest)
     except OSError:
-        pass
+        with contextlib.suppress(OSError):
+            temporary.unlink()

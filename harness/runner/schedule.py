@@ -70,4 +70,3 @@ async def run_suite(
     finally:
         report = run_dir.finish(interrupted=interrupted)
     return report, run_dir.path
-

@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
-from urllib.parse import urlsplit
 
 from harness.client import ConnectMode, Target
 from harness.errors import ScenarioError, TargetError
 from harness.protocol import PERSONA_HEADER, encode_persona
 from harness.protocol.faults import encode_faults
 from harness.protocol.standin import ATTEMPT_HEADER, FAULTS_HEADER
-from harness.runner.options import LOCAL_TARGET, RunOptions
+from harness.runner.options import LOCAL_TARGET, RunOptions, check_target
 from harness.scenario import Scenario
 
 
@@ -104,11 +103,7 @@ def model_name(scenario: Scenario, default: str) -> str:
 
 def remote_target(options: _Options) -> Target:
     """A URL ``--target`` with its key (``api_key`` or ``OPENAI_API_KEY``); errors say what to do."""
-    parts = urlsplit(options.target)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise TargetError(
-            f"--target {options.target!r} is not a URL; use 'local' or a base URL like https://api.openai.com/v1"
-        )
+    check_target(options.target)
     api_key = options.api_key or os.environ.get("OPENAI_API_KEY")
     if not api_key:
         raise TargetError("OPENAI_API_KEY is not set; export it, or use --target local")

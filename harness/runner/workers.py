@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing import get_context
+from multiprocessing.process import BaseProcess
 from typing import ParamSpec, Protocol, TypeVar
 
 P = ParamSpec("P")
@@ -36,10 +39,24 @@ class InlinePool:
         return fn(*args, **kwargs)
 
 
+def leave_signals_to_parent() -> None:
+    """A worker process ignores Ctrl-C and SIGTERM: the terminal (and ``timeout``) signal the whole
+    process group, and the parent decides (it still needs the workers to score the sessions an
+    interrupt cut short). It exits when its parent does instead, however the parent ended."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), name="rth-parent-watch", daemon=True).start()
+
+
+def _exit_with(parent: BaseProcess) -> None:
+    parent.join()
+    os._exit(1)
+
+
 def _start_worker() -> None:
-    """Workers ignore Ctrl-C: the terminal signals the whole process group, and the parent decides
-    (it still needs the workers to score the sessions an interrupt cut short)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    leave_signals_to_parent()
 
 
 def _warm_worker() -> None:
@@ -88,4 +105,3 @@ class ProcessPool:
             await asyncio.get_running_loop().run_in_executor(
                 None, lambda: executor.shutdown(wait=True, cancel_futures=True)
             )
-

@@ -13,9 +13,16 @@ from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, model_validato
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema
 
+# The bound of every duration in a scenario file (waits, sleeps, clip trims, latency budgets, VAD
+# settings): no realtime session lasts longer (the API ends one after 60 minutes), and a bigger
+# number is a slip (seconds written as milliseconds) that would only fail mid-run, or overflow a timer.
+HOUR_MS = 3_600_000
+
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Unknown fields are typos; numbers are finite (``.inf`` and ``.nan`` are refused)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class ShortForm(Strict):

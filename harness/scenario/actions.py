@@ -11,7 +11,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
-from harness.scenario._base import ShortForm, Shorthand, Strict
+from harness.scenario._base import HOUR_MS, ShortForm, Shorthand, Strict
 from harness.scenario.events import EventPattern, check_server_event
 from harness.scenario.session import ResponseOverrides
 
@@ -29,8 +29,10 @@ class AudioClip(Shorthand):
 
     path: Path = Field(description="WAV file, relative to the file that names it")
     gain_db: float = Field(default=0.0, ge=-60, le=40, description="Applied before sending (clipped)")
-    offset_ms: int = Field(default=0, ge=0, description="Skip this much of the file's start")
-    duration_ms: int | None = Field(default=None, gt=0, description="Send at most this much (after offset)")
+    offset_ms: int = Field(default=0, ge=0, le=HOUR_MS, description="Skip this much of the file's start")
+    duration_ms: int | None = Field(
+        default=None, gt=0, le=HOUR_MS, description="Send at most this much (after offset)"
+    )
 
     @property
     def trimmed(self) -> bool:
@@ -85,7 +87,7 @@ class ClearOutput(_Bare):
 
 
 class WaitForOptions(EventPattern):
-    timeout_ms: int = Field(default=DEFAULT_TIMEOUT_MS, gt=0)
+    timeout_ms: int = Field(default=DEFAULT_TIMEOUT_MS, gt=0, le=HOUR_MS)
 
 
 class WaitFor(Strict):
@@ -97,7 +99,7 @@ class WaitFor(Strict):
 class Sleep(Strict):
     """Pause the script; the input track keeps sending silence meanwhile."""
 
-    sleep_ms: int = Field(ge=0)
+    sleep_ms: int = Field(ge=0, le=HOUR_MS)
 
 
 class BargeInOptions(Strict):
@@ -105,7 +107,9 @@ class BargeInOptions(Strict):
         description="A server event type to wait for, or milliseconds to wait, before speaking"
     )
     audio: AudioClip
-    timeout_ms: int = Field(default=DEFAULT_TIMEOUT_MS, gt=0, description="For an event in `after`")
+    timeout_ms: int = Field(
+        default=DEFAULT_TIMEOUT_MS, gt=0, le=HOUR_MS, description="For an event in `after`"
+    )
     cancel: bool = Field(
         default=False,
         description="Also send response.cancel + output_audio_buffer.clear as the speech starts "
@@ -116,8 +120,8 @@ class BargeInOptions(Strict):
     @classmethod
     def _event_or_delay(cls, value: str | int) -> str | int:
         if isinstance(value, int):
-            if value < 0:
-                raise ValueError("a delay must be 0 ms or more")
+            if not 0 <= value <= HOUR_MS:
+                raise ValueError(f"a delay must be 0 ms or more, and at most an hour ({HOUR_MS} ms)")
             return value
         return check_server_event(value)
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from harness.errors import ScenarioError, UsageError
+from harness.scenario.audio_check import audio_problem
 from harness.scenario.loader import (
     DataPath,
     YamlDocument,
@@ -65,21 +66,23 @@ def _bad_persona(document: YamlDocument, persona: Path | None, path: DataPath) -
     return []
 
 
-def _missing_audio(document: YamlDocument, scenario: Scenario, prefix: DataPath) -> list[str]:
+def _bad_audio(document: YamlDocument, scenario: Scenario, prefix: DataPath) -> list[str]:
     problems: list[str] = _bad_persona(document, scenario.persona, (*prefix, "persona"))
     for index, turn in enumerate(scenario.turns):
         for where, clip in turn.clips():
             resolved = resolve_audio(scenario, clip.path)
             if resolved.is_file():
-                continue
+                problem = audio_problem(resolved, clip)
+                if problem is None:
+                    continue
+                problem = f"{resolved}: {problem}"
+            else:
+                problem = f"file not found: {resolved}; paths are relative to the scenario file"
             parts: list[str | int] = [int(p) if p.isdigit() else p for p in where.split(".")]
             path: DataPath = (*prefix, "turns", index, *parts)
             deeper = (*path, "path")
             location = document.where(deeper if deeper in document.marks else path)
-            problems.append(
-                f"{location}: {field_name(path)}: file not found: {resolved}; "
-                "paths are relative to the scenario file"
-            )
+            problems.append(f"{location}: {field_name(path)}: {problem}")
     return problems
 
 
@@ -102,7 +105,7 @@ def load_file(path: Path, stack: tuple[Path, ...] = ()) -> LoadedFile:
             loaded.problems.extend(format_validation_errors(document, exc))
             return loaded
         scenario = _anchored(scenario, document)
-        loaded.problems.extend(_missing_audio(document, scenario, ()))
+        loaded.problems.extend(_bad_audio(document, scenario, ()))
         loaded.scenarios.append(scenario)
         return loaded
     try:
@@ -117,7 +120,7 @@ def load_file(path: Path, stack: tuple[Path, ...] = ()) -> LoadedFile:
     loaded.concurrency = suite.defaults.concurrency
     for index, scenario in enumerate(suite.scenarios):
         placed = _anchored(scenario.model_copy(update={"source": path}), document)
-        loaded.problems.extend(_missing_audio(document, placed, ("scenarios", index)))
+        loaded.problems.extend(_bad_audio(document, placed, ("scenarios", index)))
         loaded.scenarios.append(apply_defaults(placed, suite.defaults, suite.suite))
     for index, pattern in enumerate(suite.include):
         for included in _expand_include(document, index, pattern, (*stack, path), loaded.problems):
@@ -125,6 +128,12 @@ def load_file(path: Path, stack: tuple[Path, ...] = ()) -> LoadedFile:
             loaded.problems.extend(child.problems)
             loaded.included |= {included, *child.included}
             loaded.scenarios.extend(apply_defaults(s, suite.defaults, suite.suite) for s in child.scenarios)
+    if not loaded.scenarios and not loaded.problems:
+        where = document.where(("include",), at_key=True)
+        loaded.problems.append(
+            f"{where}: this suite selects no scenario (what it includes holds none); "
+            "add `scenarios` or include files that have some"
+        )
     return loaded
 
 
@@ -155,10 +164,23 @@ def _expand_include(
 
 
 def load_files(paths: Sequence[Path]) -> list[LoadedFile]:
-    """Every file found under ``paths``, except those another one includes (they run through it)."""
+    """Every file found under ``paths``, except those another one includes (they run through it).
+
+    A file left out keeps its problems: files that include each other leave none to run, and the
+    include cycle must say so (the caller checks that something is left)."""
     files = [load_file(path) for path in discover(paths)]
     included = {p.resolve() for loaded in files for p in loaded.included}
-    return [loaded for loaded in files if loaded.path.resolve() not in included]
+    kept = [loaded for loaded in files if loaded.path.resolve() not in included]
+    reported = {problem for loaded in kept for problem in loaded.problems}
+    for loaded in files:
+        if loaded not in kept:
+            orphans = [problem for problem in loaded.problems if problem not in reported]
+            if kept and orphans:
+                kept[0].problems.extend(orphans)
+            elif orphans:
+                kept.append(LoadedFile(path=loaded.path, problems=orphans, included=loaded.included))
+            reported.update(orphans)
+    return kept
 
 
 def _raise(problems: list[str]) -> None:
@@ -191,6 +213,11 @@ def check(paths: Sequence[Path]) -> Checked:
                 )
             seen.setdefault(scenario.name, loaded.path)
             scenarios.append(scenario)
+    if not scenarios and not problems:
+        problems.append(
+            f"{', '.join(map(str, paths))}: no scenario to run (the files found select none); "
+            "add a scenario, or pass the files that hold them"
+        )
     files = [f.path for f in loaded_files] + sorted({p for f in loaded_files for p in f.included})
     asked = [f.concurrency for f in loaded_files if f.concurrency is not None]
     return Checked(files=files, scenarios=scenarios, problems=problems, concurrency=min(asked, default=None))

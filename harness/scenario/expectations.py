@@ -12,12 +12,12 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from harness.protocol import ConnectMetric, TurnMetric
-from harness.scenario._base import Shorthand, Strict
+from harness.scenario._base import HOUR_MS, Shorthand, Strict
 from harness.scenario.events import EventPattern
 
 ResponseStatus = Literal["completed", "cancelled", "failed", "incomplete"]
 Wer = Annotated[float, Field(ge=0)]
-Milliseconds = Annotated[float, Field(gt=0)]
+Milliseconds = Annotated[float, Field(gt=0, le=HOUR_MS)]
 
 
 def _listify(value: Any) -> Any:
@@ -47,6 +47,7 @@ class LatencyBudget(Shorthand):
     SHORT_SCHEMA: ClassVar[dict[str, Any]] = {
         "type": "number",
         "exclusiveMinimum": 0,
+        "maximum": HOUR_MS,
         "description": "bound on the max (ms)",
     }
 

@@ -3,7 +3,9 @@ field and the fix.
 
 PyYAML's node tree carries a mark (line, column) for every key and value; we keep a map from the
 data path (``("turns", 0, "actions", 2)``) to its mark and look each pydantic error location up in
-it. Suites (``scenarios:``/``include:``) are expanded in :mod:`harness.scenario.compose`.
+it. The parser is :class:`~harness.scenario.yaml_guard.GuardedLoader`: duplicate keys, alias
+bombs and recursion, deep nesting and unreadable scalars are errors on their line. Suites
+(``scenarios:``/``include:``) are expanded in :mod:`harness.scenario.compose`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from harness.errors import ScenarioError
+from harness.scenario.yaml_guard import GuardedLoader, GuardError
 
 Location = tuple[int, int]  # 1-based line and column
 DataPath = tuple[str | int, ...]
@@ -58,13 +61,18 @@ def read_yaml(path: Path, *, mapping: str = SCENARIO_MAPPING) -> YamlDocument:
     """Parse one file; raise :class:`ScenarioError` naming the line for syntax errors, and saying
     ``mapping`` (what the file should hold) when it is not a mapping."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ScenarioError(f"{path}: cannot read scenario file ({exc.strerror}); check the path") from None
     except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{path}: byte {exc.start} is not UTF-8; save the file as UTF-8") from None
+        line = raw.count(b"\n", 0, exc.start) + 1
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
+        raise ScenarioError(
+            f"{path}:{line}:{column}: byte {exc.start} is not UTF-8; save the file as UTF-8"
+        ) from None
     try:
-        loader = yaml.SafeLoader(text)  # one parse (as yaml.safe_load): the node tree for the marks, its data
+        loader = GuardedLoader(text)  # one parse (as yaml.safe_load): the node tree for the marks, its data
         try:
             node = loader.get_single_node()
             data = None if node is None else loader.construct_document(node)
@@ -73,6 +81,8 @@ def read_yaml(path: Path, *, mapping: str = SCENARIO_MAPPING) -> YamlDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        if isinstance(exc, GuardError):
+            raise ScenarioError(f"{where}: {exc.problem}") from None
         raise ScenarioError(f"{where}: invalid YAML: {exc.problem}; fix the syntax") from None
     except yaml.reader.ReaderError as exc:  # a control character: the reader has no line marks
         line = text.count("\n", 0, exc.position) + 1
@@ -80,6 +90,8 @@ def read_yaml(path: Path, *, mapping: str = SCENARIO_MAPPING) -> YamlDocument:
         raise ScenarioError(
             f"{path}:{line}:{column}: invalid YAML: character #x{exc.character:04x} is not allowed; remove it"
         ) from None
+    except yaml.YAMLError as exc:  # anything else PyYAML refuses, without a mark
+        raise ScenarioError(f"{path}: invalid YAML: {' '.join(str(exc).split())}; fix the syntax") from None
     if not isinstance(data, dict) or node is None:
         raise ScenarioError(f"{path}:1:1: {mapping}")
     marks: dict[DataPath, Location] = {}
@@ -135,9 +147,23 @@ def _message(error: ErrorDetails, path: DataPath) -> str:
     if kind == "extra_forbidden":
         return f"unknown field '{last}': remove it or check the spelling (see `rth schema`)"
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    fix = _FIXES.get(kind)
+    duration = any(str(part).endswith("_ms") or part == "latency" for part in path)
+    if kind in ("less_than", "less_than_equal") and duration:
+        fix = "durations are milliseconds, at most an hour (3600000)"
+    if fix and ";" not in message:
+        message = f"{message}; {fix}"
     if "[key]" in error["loc"]:
         return f"invalid key '{last}': {message}"
     return message
+
+
+# The fix for pydantic's errors that name the problem only (bounds say theirs).
+_FIXES = {
+    "string_too_long": "shorten it",
+    "string_pattern_mismatch": "use only letters, digits, '_', '.' and '-'",
+    "finite_number": "write a finite number",
+}
 
 
 def format_validation_errors(

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from harness.protocol import ServerEventType
 from harness.protocol.faults import Fault, NetworkSpec
+from harness.protocol.urls import base_url_problem
 from harness.scenario._base import Strict, deep_merge
 from harness.scenario.actions import (
     Action,
@@ -29,10 +30,21 @@ from harness.scenario.session import SessionConfig
 TurnMode = Literal["manual", "vad"]
 ConnectName = Literal["unified", "ephemeral"]
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+# Names become file and folder names (audio/<scenario>/<NN>-<turn>.sent.wav): short enough for
+# any filesystem (255 bytes a component) with room for what is added, and never "." or "..".
+NAME_MAX = 100
+
+
+def _file_safe(value: str | None) -> str | None:
+    if value is not None and not value.strip("."):
+        raise ValueError("a name made of dots only would be a folder name ('.', '..'); use letters or digits")
+    return value
 
 
 class Turn(Strict):
-    name: str | None = Field(default=None, pattern=NAME_PATTERN, description="Used in file names")
+    name: str | None = Field(
+        default=None, pattern=NAME_PATTERN, max_length=NAME_MAX, description="Used in file names"
+    )
     audio: AudioClip | None = Field(default=None, description="What the user says, as a WAV clip")
     say: str | None = Field(
         default=None, description="A typed user message (conversation.item.create) instead of audio"
@@ -52,6 +64,8 @@ class Turn(Strict):
         "[create_response, {wait_for: response.done}] for say, [{wait_for: response.done}] in vad mode",
     )
     expect: TurnExpectations = TurnExpectations()
+
+    _file_safe_name = field_validator("name")(_file_safe)
 
     @model_validator(mode="after")
     def _one_input(self) -> Turn:
@@ -118,12 +132,24 @@ class _Shared(Strict):
         default_factory=ScenarioExpectations, description="Checked once over the whole scenario"
     )
 
+    @field_validator("target")
+    @classmethod
+    def _usable_target(cls, value: str | None) -> str | None:
+        problem = None if value in (None, "local") else base_url_problem(value)
+        if problem is not None:
+            raise ValueError(f"'local' or a base URL: {problem}")
+        return value
+
 
 class Scenario(_Shared):
-    name: str = Field(pattern=NAME_PATTERN, description="Used in file names and report ids")
+    name: str = Field(
+        pattern=NAME_PATTERN, max_length=NAME_MAX, description="Used in file names and report ids"
+    )
     description: str = ""
     turns: tuple[Turn, ...] = Field(min_length=1)
     source: Path | None = Field(default=None, exclude=True, description="Set by the loader")
+
+    _file_safe_name = field_validator("name")(_file_safe)
 
     def turn_label(self, index: int) -> str:
         turn = self.turns[index]

@@ -13,7 +13,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from harness.scenario._base import Strict
+from harness.scenario._base import HOUR_MS, Strict
+
+# "An integer between 1 and 4096, or inf" (the Realtime API reference).
+OutputTokens = Annotated[int, Field(ge=1, le=4096)] | Literal["inf"]
 
 
 class ServerVad(Strict):
@@ -21,9 +24,9 @@ class ServerVad(Strict):
 
     type: Literal["server_vad"]
     threshold: float | None = Field(default=None, ge=0, le=1)
-    prefix_padding_ms: int | None = Field(default=None, ge=0)
-    silence_duration_ms: int | None = Field(default=None, ge=0)
-    idle_timeout_ms: int | None = Field(default=None, gt=0)
+    prefix_padding_ms: int | None = Field(default=None, ge=0, le=HOUR_MS)
+    silence_duration_ms: int | None = Field(default=None, ge=0, le=HOUR_MS)
+    idle_timeout_ms: int | None = Field(default=None, gt=0, le=HOUR_MS)
     create_response: bool | None = None
     interrupt_response: bool | None = None
 
@@ -89,7 +92,7 @@ class SessionConfig(Strict):
     )
     audio: AudioConfig | None = None
     include: list[str] | None = None
-    max_output_tokens: int | Literal["inf"] | None = None
+    max_output_tokens: OutputTokens | None = None
     parallel_tool_calls: bool | None = None
     prompt: dict[str, Any] | None = None
     reasoning: dict[str, Any] | None = None
@@ -126,7 +129,7 @@ class ResponseOverrides(Strict):
     instructions: str | None = None
     output_modalities: list[Literal["audio", "text"]] | None = Field(default=None, min_length=1, max_length=1)
     metadata: dict[str, str] | None = None
-    max_output_tokens: int | Literal["inf"] | None = None
+    max_output_tokens: OutputTokens | None = None
     audio: ResponseAudio | None = None
     parallel_tool_calls: bool | None = None
     prompt: dict[str, Any] | None = None

@@ -27,6 +27,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from harness.protocol import FRAME_SAMPLES, SAMPLE_RATE
 from harness.server.opus_replies import EncodedSpeech, silence_packet
+from harness.server.send_clock import RtpSendClock
 from harness.server.tts import Speech
 
 _TIME_BASE = Fraction(1, SAMPLE_RATE)
@@ -50,6 +51,8 @@ class PlaybackSegment:
         self.cut = False
         self.started: asyncio.Future[None] = loop.create_future()
         self.started_at: float | None = None  # time.monotonic() when its first samples went to the sender
+        self.sent: asyncio.Future[None] = loop.create_future()  # its first RTP packet left the socket
+        self.sent_at: float | None = None  # when (see harness.server.send_clock)
         self.finished: asyncio.Future[None] = loop.create_future()
         self._marks: list[tuple[int, asyncio.Future[None]]] = []
 
@@ -60,6 +63,12 @@ class PlaybackSegment:
     @property
     def duration_s(self) -> float:
         return self.length / SAMPLE_RATE
+
+    def mark_sent(self, at: float) -> None:
+        """The packet carrying this segment's first samples was handed to the kernel at ``at``."""
+        if self.sent_at is None:
+            self.sent_at = at
+        _resolve(self.sent)
 
     def reached(self, offset: int) -> asyncio.Future[None]:
         """Resolves once the frame holding sample ``offset`` went out (or the segment ended)."""
@@ -108,6 +117,7 @@ class ReplyTrack(MediaStreamTrack):
         self._queue: deque[PlaybackSegment] = deque()
         self._start: float | None = None
         self._pts = 0
+        self.send_clock = RtpSendClock()
 
     def play(self, utterance: Utterance, tag: str) -> PlaybackSegment:
         """Queue an utterance after what is already queued."""
@@ -164,6 +174,13 @@ class ReplyTrack(MediaStreamTrack):
         self._pts += FRAME_SAMPLES
         return pts
 
+    def _take(self, segment: PlaybackSegment, count: int, pts: int) -> int:
+        """``segment._take`` for the frame at ``pts``; a segment starting here awaits its packet."""
+        start = segment._take(count)
+        if start == 0 and segment.position > 0:
+            self.send_clock.expect(pts, segment)
+        return start
+
     def _finish_head(self, segment: PlaybackSegment) -> None:
         if segment.exhausted:
             self._queue.popleft()
@@ -180,19 +197,19 @@ class OutgoingAudioTrack(ReplyTrack):
 
     async def recv(self) -> av.AudioFrame:
         pts = await self._next_pts()
-        samples = self._next_samples()
+        samples = self._next_samples(pts)
         frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = SAMPLE_RATE
         frame.time_base = _TIME_BASE
         frame.pts = pts
         return frame
 
-    def _next_samples(self) -> np.ndarray:
+    def _next_samples(self, pts: int) -> np.ndarray:
         out = np.zeros(FRAME_SAMPLES, dtype=np.int16)
         filled = 0
         while filled < FRAME_SAMPLES and self._queue:
             segment = self._queue[0]
-            start = segment._take(FRAME_SAMPLES - filled)
+            start = self._take(segment, FRAME_SAMPLES - filled, pts)
             assert isinstance(segment.utterance, Speech)
             chunk = segment.utterance.samples[start : segment.position]
             out[filled : filled + len(chunk)] = chunk
@@ -214,16 +231,16 @@ class PacketAudioTrack(ReplyTrack):
 
     async def recv(self) -> av.Packet[Any]:  # aiortc packs a Packet as it is
         pts = await self._next_pts()
-        packet = av.Packet(self._next_payload())
+        packet = av.Packet(self._next_payload(pts))
         packet.pts = pts
         packet.time_base = _TIME_BASE
         return packet
 
-    def _next_payload(self) -> bytes:
+    def _next_payload(self, pts: int) -> bytes:
         if not self._queue:
             return silence_packet()
         segment = self._queue[0]
-        start = segment._take(FRAME_SAMPLES)
+        start = self._take(segment, FRAME_SAMPLES, pts)
         assert isinstance(segment.utterance, EncodedSpeech)
         payload = segment.utterance.packets[start // FRAME_SAMPLES]
         self._finish_head(segment)

@@ -30,9 +30,11 @@ from harness.server.conversation import Conversation
 from harness.server.decode_gate import DecodeGate, install_decode_gate
 from harness.server.errors import ApiError
 from harness.server.event_faults import EventFaults
+from harness.server.events import error_event
 from harness.server.ids import new_id
 from harness.server.opus_replies import EncodedVoice
 from harness.server.persona import Persona
+from harness.server.sctp_guard import install_text_guard
 from harness.server.timing import CallTiming, TimingLog
 from harness.server.tts import Synthesizer
 
@@ -128,6 +130,8 @@ class Call:
             transceiver.setCodecPreferences(_opus_first(only=self._load))
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            if self.pc.sctp is not None:
+                install_text_guard(self.pc.sctp)
             await self.pc.setLocalDescription(await self.pc.createAnswer())
         except Exception as exc:
             logger.info("call %s: offer rejected: %s", self.id, exc)
@@ -141,6 +145,9 @@ class Call:
         if transceiver is None or transceiver.currentDirection not in ("sendrecv", "sendonly"):
             # Nobody pulls the track: drive its clock ourselves so responses still play out.
             self._spawn(drain(self.track), "rth-drain")
+        else:
+            sender = transceiver.sender
+            self.track.send_clock.install(sender.transport, sender._ssrc)
         return str(self.pc.localDescription.sdp)
 
     def close_soon(self) -> None:
@@ -177,8 +184,21 @@ class Call:
 
     def _send_text(self, text: str) -> None:
         channel = self._channel
-        if channel is not None and channel.readyState == "open":
+        if channel is None or channel.readyState != "open":
+            return
+        try:
             channel.send(text)
+        except ValueError:  # more than the peer's a=max-message-size: it learns why instead
+            type_ = str(json.loads(text).get("type"))
+            logger.warning(
+                "call %s: a %d-character %s event is too large for the peer", self.id, len(text), type_
+            )
+            too_large = ApiError(
+                f"The server event '{type_}' ({len(text)} characters) is larger than this peer's "
+                "SDP a=max-message-size allows; it was not sent.",
+                code=None,
+            )
+            channel.send(json.dumps(error_event(too_large, None), separators=(",", ":")))
 
     def _close_channel(self) -> None:
         """The ``drop_data_channel`` fault: the channel goes, the call's audio stays."""

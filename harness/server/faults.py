@@ -20,9 +20,10 @@ from aiohttp import web
 
 from harness.protocol.faults import Endpoint, Fault, HttpStatus, SlowAnswer, decode_faults
 from harness.protocol.standin import ATTEMPT_HEADER, FAULTS_HEADER
-from harness.server.errors import ApiError, invalid_value
+from harness.server.errors import ApiError, invalid_value, one_line
 
 INJECTED = "(injected by the stand-in's http_status fault)"
+MAX_PROBLEM_CHARS = 300  # what is wrong with a header: one line, bounded whatever was sent
 
 
 def request_faults(request: web.Request) -> tuple[Fault, ...]:
@@ -33,7 +34,7 @@ def request_faults(request: web.Request) -> tuple[Fault, ...]:
     try:
         return decode_faults(value)
     except ValueError as exc:
-        problem = " ".join(str(exc).split())
+        problem = one_line(str(exc), MAX_PROBLEM_CHARS)
         raise invalid_value(FAULTS_HEADER, f"Invalid '{FAULTS_HEADER}' header: {problem}") from None
 
 

@@ -10,19 +10,19 @@ persona in the ``X-Rth-Persona`` header and its own faults in ``X-Rth-Faults``
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from harness.ice import is_loopback_host, set_loopback_only
 from harness.protocol.standin import MAX_HEADER_CHARS, PERSONA_HEADER, WORKER_HEADER, decode_persona
-from harness.server import session
+from harness.server import playground, session, wire
 from harness.server.call import INVALID_OFFER, Call, Engines
 from harness.server.cluster import FORWARDED_HEADER, Siblings
-from harness.server.errors import ApiError, invalid_value
+from harness.server.errors import MAX_PARAM_CHARS, ApiError, invalid_value, one_line, shown
 from harness.server.faults import ServerFaults, request_attempt, request_faults
 from harness.server.keys import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, KeyKind, KeyStore
 from harness.server.persona import Persona, PersonaError, parse_persona_text
@@ -68,7 +68,13 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        message = f"Invalid URL ({request.method} {request.path})" if exc.status in (404, 405) else exc.reason
+        if exc.status in (404, 405):
+            message = f"Invalid URL ({request.method} {one_line(request.path, MAX_PARAM_CHARS)})"
+        elif exc.status == 413:
+            limit = (exc.text or "").rstrip(".")  # aiohttp's text names the limit
+            message = f"The request body is too large: {limit}."
+        else:
+            message = exc.reason
         body = ApiError(message, code=None, status=exc.status).http_body()
         response = web.json_response(body, status=exc.status)
     except Exception:
@@ -76,6 +82,10 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         internal = ApiError("The stand-in had an internal error.", code=None, status=500, type="server_error")
         response = web.json_response(internal.http_body(), status=500)
     response.headers.update(_CORS)
+    if response.status >= 400 and not request.content.is_eof():
+        # A body refused unread may not decode either (a broken chunk or Content-Encoding): say
+        # ``Connection: close`` rather than let aiohttp drop a connection the client would reuse.
+        response.force_close()
     return response
 
 
@@ -105,6 +115,7 @@ class Api:
         app.router.add_post("/v1/realtime/calls", self.create_call)
         app.router.add_post("/v1/realtime/calls/{call_id}/hangup", self.hangup)
         app.router.add_post("/v1/realtime/client_secrets", self.create_client_secret)
+        playground.add_routes(app)
         return app
 
     def control_app(self) -> web.Application:
@@ -164,7 +175,8 @@ class Api:
             and await self._siblings.hangup(call_id, request.headers.get("Authorization"))
         ):
             return web.Response(status=200)  # another process owned the call and hung it up
-        raise ApiError(f"Call '{call_id}' not found.", code="call_not_found", status=404, param="call_id")
+        missing = f"Call {shown(call_id)} not found."
+        raise ApiError(missing, code="call_not_found", status=404, param="call_id")
 
     async def create_client_secret(self, request: web.Request) -> web.Response:
         principal = self._keys.authenticate(request.headers.get("Authorization"))
@@ -195,27 +207,23 @@ def _call_persona(request: web.Request) -> Persona | None:
 
 async def _read_offer(request: web.Request) -> tuple[str, Any]:
     """The SDP offer and the optional ``session`` JSON, from multipart or a raw application/sdp body."""
+    not_utf8 = ApiError(f"{INVALID_OFFER} The offer is not UTF-8 text.", code="invalid_offer")
     if request.content_type == "multipart/form-data":
-        sdp: str | None = None
-        session_part: Any = None
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                continue
-            if part.name == "sdp":
-                sdp = await part.text()
-            elif part.name == "session":
-                try:
-                    session_part = json.loads(await part.text())
-                except json.JSONDecodeError:
-                    raise invalid_value("session", "The 'session' part is not valid JSON.") from None
-        if sdp is None:
+        content_type = request.headers.get(hdrs.CONTENT_TYPE, "")
+        fields = wire.form_fields(content_type, await _read_body(request), ("sdp", "session"))
+        if "sdp" not in fields:
             raise ApiError(
                 "Missing required parameter: 'sdp'.", code="missing_required_parameter", param="sdp"
             )
-        return sdp, session_part
+        session_part = None
+        if "session" in fields:
+            try:
+                session_part = wire.loads(fields["session"], "The 'session' part")
+            except ApiError as error:
+                raise invalid_value("session", error.message) from None
+        return wire.utf8(fields["sdp"], not_utf8), session_part
     if request.content_type in ("application/sdp", "text/plain"):
-        return await request.text(), None
+        return wire.utf8(await _read_body(request), not_utf8), None
     raise ApiError(
         f"Unsupported Content-Type '{request.content_type}': send application/sdp or multipart/form-data. "
         + INVALID_OFFER,
@@ -223,16 +231,25 @@ async def _read_offer(request: web.Request) -> tuple[str, Any]:
     )
 
 
+async def _read_body(request: web.Request) -> bytes:
+    """The whole body (aiohttp refuses one over ``client_max_size`` with a 413); a body whose
+    chunked framing or Content-Encoding is broken is the client's 400, not a 500."""
+    try:
+        return await request.read()
+    except (HttpProcessingError, web.RequestPayloadError):
+        raise ApiError(
+            "The request body could not be read: its chunked framing or Content-Encoding is broken.",
+            code=None,
+        ) from None
+
+
 async def _read_json(request: web.Request) -> dict[str, Any]:
-    raw = await request.text()
+    raw = await _read_body(request)
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except json.JSONDecodeError:
-        raise ApiError("The request body is not valid JSON.", code="invalid_json") from None
+    body = wire.loads(raw, "The request body")
     if not isinstance(body, dict):
-        raise ApiError("The request body must be a JSON object.", code="invalid_json")
+        raise ApiError("The request body must be a JSON object.", code=wire.INVALID_JSON)
     return body
 
 

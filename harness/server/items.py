@@ -75,7 +75,7 @@ class ItemStore:
         self._records: dict[str, ItemRecord] = {}
 
     def __contains__(self, item_id: object) -> bool:
-        return item_id in self._records
+        return isinstance(item_id, str) and item_id in self._records  # a client's id may be a list
 
     def records(self) -> list[ItemRecord]:
         return [self._records[i] for i in self._order]

@@ -71,6 +71,12 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+def _raw(text: str) -> bytes:
+    """A header's text back as the bytes that came in (aiohttp maps bytes that are not UTF-8 to
+    surrogates, which a plain encode refuses)."""
+    return text.encode("utf-8", "surrogateescape")
+
+
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
@@ -102,17 +108,17 @@ class KeyStore:
             raise _unauthorized(_MISSING_KEY)
         if token.startswith(EPHEMERAL_PREFIX):
             return self._ephemeral_principal(token)
-        if self._api_key is None or hmac.compare_digest(token.encode(), self._api_key.encode()):
+        if self._api_key is None or hmac.compare_digest(_raw(token), _raw(self._api_key)):
             return Principal(KeyKind.STANDARD)
         raise _unauthorized(_WRONG_KEY)
 
     def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._secret, body.encode("utf-8", "replace"), hashlib.sha256).digest())
+        return _b64(hmac.new(self._secret, _raw(body), hashlib.sha256).digest())
 
     def _ephemeral_principal(self, token: str) -> Principal:
         body, _, signature = token[len(EPHEMERAL_PREFIX) :].rpartition(".")
         expected = self._sign(body).encode("ascii")
-        if not body or not hmac.compare_digest(signature.encode("utf-8", "replace"), expected):
+        if not body or not hmac.compare_digest(_raw(signature), expected):
             raise _unauthorized(_WRONG_KEY)
         try:
             claims = json.loads(zlib.decompress(_unb64(body)))

@@ -20,6 +20,7 @@ timing) outlives the response, because the audio does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Coroutine
@@ -38,6 +39,7 @@ from harness.server.tts import Synthesizer
 logger = logging.getLogger(__name__)
 E = ServerEventType
 LEAD_S = 0.3  # generate-ahead: audio generated before playback starts
+SENT_WAIT_S = 10.0  # how long first audio waits to see its packet leave (an encoder backlog under load)
 
 
 def obfuscation(chunk: str) -> str:
@@ -224,7 +226,7 @@ class ResponseRun:
         assert segment is not None
         await asyncio.wait({segment.started, segment.finished}, return_when=asyncio.FIRST_COMPLETED)
         if segment.started.done() and segment.position > 0 and self._first_audio is not None:
-            self._first_audio.reached(self.created_at, segment.started_at)
+            self.host.spawn(self._record_first_audio(segment, self._first_audio), name=f"rth-sent-{self.id}")
         if self.host.pacing is ResponsePacing.GENERATE_AHEAD and not segment.cut:
             self.host.emit(E.OUTPUT_AUDIO_BUFFER_STARTED, response_id=self.id)
         await segment.finished
@@ -232,6 +234,13 @@ class ResponseRun:
         if not segment.cut:
             self.host.emit(E.OUTPUT_AUDIO_BUFFER_STOPPED, response_id=self.id)
         self.host.playback_finished(self)
+
+    async def _record_first_audio(self, segment: PlaybackSegment, record: TimingRecord) -> None:
+        """First audio is when its packet left (harness.server.send_clock); the frame's hand-over
+        to the sender if no packet is seen in time (nobody pulls the track)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(segment.sent), SENT_WAIT_S)
+        record.reached(self.created_at, segment.sent_at or segment.started_at)
 
     def _open_item(self) -> None:
         self.item = events.assistant_item(events.new_item_id(), "in_progress", [])

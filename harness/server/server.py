@@ -13,6 +13,7 @@ from types import TracebackType
 
 from aiohttp import web
 
+from harness.server import playground
 from harness.server.asr import Recognizer
 from harness.server.asr_cache import TranscriptCache
 from harness.server.call import Call, Engines
@@ -22,6 +23,7 @@ from harness.server.http import MAX_FIELD_SIZE, Api
 from harness.server.keys import KeyStore
 from harness.server.opus_replies import EncodedVoice
 from harness.server.persona import Persona, default_persona, load_persona
+from harness.server.redact import SERVER_LOGGER
 from harness.server.timing import TimingLog
 from harness.server.tts import Synthesizer
 
@@ -103,13 +105,15 @@ class StandInServer:
             transcripts=self._transcripts,
         )
         api = self._api(engines)
-        self._runner = web.AppRunner(api.app(), handle_signals=False, max_field_size=MAX_FIELD_SIZE)
+        self._runner = web.AppRunner(
+            api.app(), handle_signals=False, max_field_size=MAX_FIELD_SIZE, logger=SERVER_LOGGER
+        )
         await self._runner.setup()
         shared = True if self._cluster is not None else None
         try:
             await web.TCPSite(self._runner, self.config.host, self.config.port, reuse_port=shared).start()
             if self._cluster is not None:
-                self._control = web.AppRunner(api.control_app(), handle_signals=False)
+                self._control = web.AppRunner(api.control_app(), handle_signals=False, logger=SERVER_LOGGER)
                 await self._control.setup()
                 port = self._cluster.control_port
                 await web.TCPSite(self._control, "127.0.0.1", port, reuse_port=True).start()
@@ -198,5 +202,6 @@ async def _serve(config: ServerConfig) -> None:
     with stop_on_signals() as stop:
         async with StandInServer(config) as server:
             print(f"rth stand-in listening on {server.base_url}", flush=True)
+            playground.announce(server.base_url)
             await stop.wait()
             print("rth stand-in stopping", flush=True)

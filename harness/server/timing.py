@@ -38,8 +38,9 @@ class TimingRecord:
 
     ``target_ms`` is the delay asked for (base + jitter), from ``response.created`` (first audio)
     or from ``input_audio_buffer.committed`` (transcription). ``actual_ms`` is what the server
-    achieved on its monotonic clock: the first audio frame handed to the sender, or the
-    transcription event sent; it exceeds the target when recognition or synthesis took longer.
+    achieved on its monotonic clock: the reply's first RTP packet handed to the socket
+    (:mod:`harness.server.send_clock`; the first frame handed to the sender when no packet was
+    seen), or the transcription event sent; it exceeds the target when recognition or synthesis took longer.
     ``actual_at`` is that instant as a ``time.monotonic()`` reading, so a client in the same
     process can line it up with its own clock (bench/first_audio_accuracy.py).
     """

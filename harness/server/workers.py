@@ -25,7 +25,7 @@ import socket
 from types import TracebackType
 
 from harness.errors import HarnessError
-from harness.server import child
+from harness.server import child, playground
 from harness.server.cluster import WorkerSpec
 from harness.server.config import ServerConfig, api_base_url
 from harness.server.keys import new_key_secret
@@ -134,6 +134,7 @@ async def _serve_workers(config: ServerConfig) -> None:
         async with WorkerPool(config) as pool:
             print(f"rth stand-in workers: {' '.join(map(str, pool.pids))}", flush=True)
             print(f"rth stand-in listening on {pool.base_url}", flush=True)
+            playground.announce(pool.base_url)
             stopped = asyncio.create_task(stop.wait())
             died = asyncio.create_task(pool.wait())
             await asyncio.wait({stopped, died}, return_when=asyncio.FIRST_COMPLETED)

@@ -84,8 +84,8 @@ async def test_packet_arrival_onsets_agree_with_decoded_audio_within_a_frame(ser
         receiver = session.pc.getTransceivers()[0].receiver
         level_meter = PacketLevelMeter(by_level)
         size_meter = PacketLevelMeter(by_size, use_audio_level=False)
-        observe_rtp_packets(receiver, level_meter.on_packet)
-        observe_rtp_packets(receiver, size_meter.on_packet)
+        observe_rtp_packets(receiver, level_meter.on_packet, session.datagrams)
+        observe_rtp_packets(receiver, size_meter.on_packet, session.datagrams)
         asked = []
         for i, text in enumerate(["hello there", "the sky is blue", "good morning"]):
             asked.append(await say_text(session, text))
@@ -135,6 +135,9 @@ async def test_load_session_sends_pre_encoded_speech_and_never_decodes(
         assert load.output_audio_active is False
         with pytest.raises(HarnessError, match="decode_output=False"):
             load.begin_output_recording(Path("never.wav"))
+        counted = await load.rtp_stats()  # counted by the meter: aiortc's receiver never sees them
+        assert counted.packets_received is not None and counted.packets_received > 100
+        assert counted.packets_lost == 0 and counted.jitter_ms is not None
 
     assert opus_turn == pcm_turn and opus_turn[0] == SENTENCE
     assert cache.misses == 1 and len(cache) == 1
@@ -146,3 +149,40 @@ async def test_load_session_sends_pre_encoded_speech_and_never_decodes(
         assert [e.data["clock"] for e in marks] == ["arrival", "arrival"]
         assert [e.data.get("level") for e in marks] == [level, level]
     assert load.track.stats.frames > 100 and load.capture.meter.packets > 100
+
+
+@pytest.mark.parametrize("decode_output", [True, False], ids=["decoding", "load-path"])
+async def test_onsets_are_stamped_when_the_stand_ins_first_packet_arrived(decode_output: bool) -> None:
+    """Each reply's onset (kernel receive stamp of its first loud packet) against the stand-in's own
+    record of when that packet left its socket (harness.server.send_clock): the same packet seen
+    from both ends of loopback, so within one frame whatever the loops were doing. (A first-audio
+    delay makes the stand-in keep its timing records.)"""
+    config = ServerConfig(host="127.0.0.1", port=0, api_key=KEY, first_audio_delay_ms=200)
+    async with StandInServer(config) as server:
+        session = await RealtimeSession.connect(
+            Target(server.base_url, KEY), session_config=SESSION, decode_output=decode_output
+        )
+        await _two_replies_against_the_timing_log(server, session)
+
+
+async def _two_replies_against_the_timing_log(server: StandInServer, session: RealtimeSession) -> None:
+    async with session:
+        asked = []
+        for i, text in enumerate(("hello there", "good morning")):
+            asked.append(await say_text(session, text))
+            await settled(session.timeline, count=i + 1)  # one onset per reply, not one merged
+        created = [e.data["response"]["id"] for e in session.timeline if e.type == "response.created"]
+        records = [server.timing_log.for_response(response_id) for response_id in created]
+        async with asyncio.timeout(15):  # the record completes once the packet was seen leaving
+            while any(record is None or record.actual_at is None for record in records):
+                await asyncio.sleep(0.02)
+                records = [server.timing_log.for_response(response_id) for response_id in created]
+
+    assert session.datagrams.stamped > 100 and session.datagrams.unstamped == 0
+    for t, record in zip(asked, records, strict=True):
+        assert record is not None and record.actual_at is not None
+        onset, data = first_onset_after(session.timeline, t)
+        error_s = onset + session.timeline.origin - record.actual_at
+        print(f"\nonset minus the stand-in's send: {1000 * error_s:+.2f} ms ({data['clock']})")
+        assert data["clock"] == "arrival"
+        assert -0.002 <= error_s <= FRAME_S, error_s

@@ -28,6 +28,7 @@ class Packet:
     payload: bytes
     extensions: HeaderExtensions = field(default_factory=HeaderExtensions)
     timestamp: int = 0
+    sequence_number: int = 0
 
 
 def leveled(level: int, size: int = 100) -> Packet:
@@ -38,14 +39,14 @@ def milestones(timeline: Timeline) -> list[tuple[str, float, dict[str, object]]]
     return [(e.type, round(e.t, 3), e.data) for e in timeline if e.kind == EntryKind.MILESTONE]
 
 
-def feed(meter: PacketLevelMeter, packets: list[Packet], origin_ms: int) -> None:
-    """Packets 20 ms apart, the first arriving at ``origin_ms`` (aiortc's NTP-epoch ms)."""
+def feed(meter: PacketLevelMeter, packets: list[Packet], origin: float) -> None:
+    """Packets 20 ms apart, the first arriving at monotonic ``origin``."""
     for i, packet in enumerate(packets):
-        meter.on_packet(packet, origin_ms + 20 * i)
+        meter.on_packet(packet, origin + 0.020 * i)
 
 
-def now_ms() -> int:
-    return int(aiortc.clock.current_ms())
+def now() -> float:
+    return time.monotonic()
 
 
 def test_audio_level_extension_decides_at_the_threshold() -> None:
@@ -53,25 +54,24 @@ def test_audio_level_extension_decides_at_the_threshold() -> None:
     meter = PacketLevelMeter(timeline, threshold_dbfs=-50.0, hangover_frames=3)
     # levels are -dBov: 127 silence, 50 exactly the threshold (loud), 51 just below it
     levels = [127, 51, 50, 20, 127, 127, 30, 127, 127, 127, 127]
-    start = now_ms() - 1000
+    start = now() - 1.0
     feed(meter, [leveled(level) for level in levels], start)
     found = milestones(timeline)
     assert [(kind, data) for kind, _, data in found] == [
         (Milestone.OUTPUT_AUDIO_ONSET, {"clock": "arrival", "level": LEVEL_RFC6464, "dbfs": -50.0}),
         (Milestone.OUTPUT_AUDIO_OFFSET, {"clock": "arrival", "level": LEVEL_RFC6464, "dbfs": -30.0}),
     ]
-    # stamped at the arrival of packets 2 (onset) and 6 (last loud), converted to the monotonic clock
+    # stamped at the arrival of packets 2 (onset) and 6 (last loud)
     onset_t, offset_t = found[0][1], found[1][1]
     assert offset_t - onset_t == pytest.approx(0.080, abs=0.002)
-    expected = timeline.at(time.monotonic() - (now_ms() - (start + 40)) / 1000)
-    assert onset_t == pytest.approx(expected, abs=0.005)
+    assert onset_t == pytest.approx(timeline.at(start + 0.040), abs=0.002)
     assert (meter.packets, meter.packets_with_level, meter.loud_packets) == (11, 11, 3)
 
 
 def test_offset_of_a_reply_still_sounding_when_the_stream_ends() -> None:
     timeline = Timeline("t")
     meter = PacketLevelMeter(timeline)
-    feed(meter, [leveled(127), leveled(10), leveled(12)], now_ms())
+    feed(meter, [leveled(127), leveled(10), leveled(12)], now())
     meter.finish()
     assert [kind for kind, _, _ in milestones(timeline)] == [
         Milestone.OUTPUT_AUDIO_ONSET,
@@ -79,13 +79,22 @@ def test_offset_of_a_reply_still_sounding_when_the_stream_ends() -> None:
     ]
 
 
+def test_loss_is_counted_from_sequence_gaps_as_aiortc_counts_it() -> None:
+    meter = PacketLevelMeter(Timeline("t"))
+    kept = [n for n in range(65530, 65536 + 20) if n % 7 != 3]  # wraps past 65535; every 7th lost
+    for n in kept:
+        meter.on_packet(Packet(b"\xfc\xff\xfe", timestamp=960 * n, sequence_number=n % 65536), now())
+    assert meter.stream.packets_received == len(kept)
+    assert meter.stream.packets_lost == (kept[-1] - kept[0] + 1) - len(kept) > 0
+
+
 def test_level_changes_carry_the_turn_of_the_deciding_packet() -> None:
     timeline = Timeline("t")
     meter = PacketLevelMeter(timeline, hangover_frames=2)
     timeline.turn = 0
-    feed(meter, [leveled(10), leveled(127)], now_ms())
+    feed(meter, [leveled(10), leveled(127)], now())
     timeline.turn = 1  # the runner moved on before the hangover ended
-    meter.on_packet(leveled(127), now_ms())
+    meter.on_packet(leveled(127), now())
     assert [e.turn for e in timeline if e.kind == EntryKind.MILESTONE] == [0, 0]
     assert timeline.turn == 1
 
@@ -114,7 +123,7 @@ def test_without_the_extension_the_size_gate_decides() -> None:
         meter,
         [Packet(b"\xfc\xff\xfe"), Packet(b"\xfc\xff\xfe"), Packet(b"\xfc" * 120), Packet(b"\xfc\xff\xfe")]
         * 2,
-        now_ms(),
+        now(),
     )
     assert [(kind, data) for kind, _, data in milestones(timeline)] == [
         (Milestone.OUTPUT_AUDIO_ONSET, {"clock": "arrival", "level": LEVEL_OPUS_SIZE}),
@@ -143,8 +152,8 @@ class FakeTransport:
 async def test_taken_over_receiver_routes_packets_to_the_observer_and_never_decodes() -> None:
     transport = FakeTransport()
     receiver = RTCRtpReceiver("audio", transport)  # type: ignore[arg-type]
-    seen: list[tuple[Any, int]] = []
-    take_over_receiver(receiver, lambda packet, ms: seen.append((packet, ms)))
+    seen: list[tuple[Any, float]] = []
+    take_over_receiver(receiver, lambda packet, arrival: seen.append((packet, arrival)))
     opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=96)
     parameters = RTCRtpReceiveParameters(codecs=[opus])
     await receiver.receive(parameters)
@@ -152,8 +161,10 @@ async def test_taken_over_receiver_routes_packets_to_the_observer_and_never_deco
     assert transport.registered == [(receiver, parameters)]
     assert receiver._RTCRtpReceiver__decoder_thread is None  # type: ignore[attr-defined]
     packet = leveled(20)
-    await receiver._handle_rtp_packet(packet, arrival_time_ms=123)
-    assert seen == [(packet, 123)]
+    await receiver._handle_rtp_packet(packet, arrival_time_ms=aiortc.clock.current_ms() - 30)
+    [(seen_packet, arrival)] = seen  # aiortc's NTP-epoch ms, converted to the monotonic clock
+    assert seen_packet is packet
+    assert time.monotonic() - arrival == pytest.approx(0.030, abs=0.005)
     await receiver.stop()
     await receiver.stop()
     assert transport.unregistered == [receiver]

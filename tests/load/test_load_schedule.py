@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from harness.load.driver import LoadOptions, spread, users_at
+from harness.load.driver import LoadOptions, users_at
 from harness.load.histograms import MetricHistograms
+from harness.load.placement import spread
 from harness.load.summary import LevelResult
 from harness.load.thresholds import parse_threshold
 from harness.runner import RunOptions

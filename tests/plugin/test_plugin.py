@@ -27,6 +27,7 @@ WAV = Path({wav!r})
 
 async def test_session_answers_spoken_question(realtime_session, rth_server):
     assert rth_server.base_url.startswith("http://127.0.0.1:")
+    assert realtime_session.call_id in rth_server.open_calls
     await realtime_session.play(WAV)
     await realtime_session.send({{"type": "input_audio_buffer.commit"}})
     await realtime_session.send({{"type": "response.create"}})

@@ -126,7 +126,7 @@ def test_errors_name_file_line_column_and_field(
     [
         (b"name: x\x00\nturns: []\n", ":1:8: invalid YAML: character #x0000 is not allowed"),
         (b"name: x\nturns:\n  - say: [\x01]\n", ":3:11: invalid YAML: character #x0001 is not allowed"),
-        (b"name: \xff\nturns: []\n", ": byte 6 is not UTF-8; save the file as UTF-8"),
+        (b"name: \xff\nturns: []\n", ":1:7: byte 6 is not UTF-8; save the file as UTF-8"),
     ],
 )
 def test_unreadable_text_is_one_line_error(tmp_path: Path, data: bytes, expected: str) -> None:

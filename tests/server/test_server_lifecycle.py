@@ -48,6 +48,8 @@ def test_serve_prints_url_and_stops_on_ctrl_c() -> None:
         line = process.stdout.readline()
         assert line.startswith("rth stand-in listening on http://127.0.0.1:"), line
         assert line.rstrip().endswith("/v1"), line
+        playground = process.stdout.readline()
+        assert playground.startswith(f"rth playground: {line.split()[-1].removesuffix('/v1')}/ "), playground
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=15)
         assert process.returncode == 0, stderr

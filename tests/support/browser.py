@@ -1,4 +1,5 @@
-"""Headless Debian Chromium driven by Playwright, for looking at the HTML report like a person.
+"""Headless Debian Chromium driven by Playwright, for looking at pages like a person: the HTML
+report, and the stand-in's playground with a fake microphone.
 
 Playwright's own browser download is not used (``playwright install`` needs the internet): we
 launch the system's ``/usr/bin/chromium`` with a fresh profile and no network features. Run as a
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,21 @@ ARGS = [
 ]
 
 
+def fake_microphone_args(wav: Path) -> list[str]:
+    """WebRTC to a loopback peer, microphone access granted without a prompt, and the microphone
+    replaced by ``wav`` played once (``%noloop``; silence after it). Chromium converts the file's
+    rate itself but reads only 16-bit PCM or float WAV (24-bit plays as silence)."""
+    return [
+        "--allow-loopback-in-peer-connection",
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={wav}%noloop",
+    ]
+
+
 @contextmanager
-def chromium_page(width: int = 1200, height: int = 900) -> Iterator[Any]:
-    """A Playwright page in a throw-away Chromium profile (closed on exit)."""
+def chromium_page(width: int = 1200, height: int = 900, *, args: Sequence[str] = ()) -> Iterator[Any]:
+    """A Playwright page in a throw-away Chromium profile (closed on exit); ``args`` are more flags."""
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="rth-chromium-") as profile, sync_playwright() as playwright:
@@ -37,7 +50,7 @@ def chromium_page(width: int = 1200, height: int = 900) -> Iterator[Any]:
             profile,
             executable_path=str(CHROMIUM),
             headless=True,
-            args=ARGS,
+            args=[*ARGS, *args],
             viewport={"width": width, "height": height},
         )
         try:

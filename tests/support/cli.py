@@ -2,8 +2,9 @@
 
 In process (the default) Typer's CliRunner calls the app: fast, no interpreter start. With
 ``in_subprocess=True`` it is ``python -m harness.cli ARGS`` as a user runs it: real exit status,
-real stderr, real signals (``interrupt_when`` sends Ctrl-C). Either way the command runs from
-the repository root unless ``cwd`` says otherwise, and the result has the same shape.
+real stderr, real signals (``interrupt_when`` sends Ctrl-C, or the signals ``interrupt_with``
+lists). Either way the command runs from the repository root unless ``cwd`` says otherwise, and
+the result has the same shape.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,13 @@ class CliResult:
     output: str
 
 
+@dataclass(frozen=True)
+class _Interrupt:
+    when: Callable[[], bool] | None
+    within: float
+    signals: tuple[signal.Signals, ...]
+
+
 class Cli:
     """``run_cli(*args, ...)``: run ``rth`` (or with ``module=``, another ``python -m`` program)."""
 
@@ -47,14 +55,17 @@ class Cli:
         timeout: float = 180,
         interrupt_when: Callable[[], bool] | None = None,
         interrupt_within: float = 60,
+        interrupt_with: Sequence[signal.Signals] = (signal.SIGINT,),
         module: str = "harness.cli",
     ) -> CliResult:
         """``env`` changes the environment (None unsets a variable). ``interrupt_when`` (subprocess
-        only) is polled every 0.1 s: SIGINT goes out once it is true or ``interrupt_within`` seconds
-        have passed. ``module`` other than harness.cli (e.g. pytest) always runs in a subprocess."""
+        only) is polled every 0.1 s: SIGINT (or each of ``interrupt_with``, back to back) goes out
+        once it is true or ``interrupt_within`` seconds have passed. ``module`` other than
+        harness.cli (e.g. pytest) always runs in a subprocess."""
         cwd = cwd or self.root
         if in_subprocess or module != "harness.cli":
-            return self._subprocess(module, args, cwd, env, timeout, interrupt_when, interrupt_within)
+            interrupt = _Interrupt(interrupt_when, interrupt_within, tuple(interrupt_with))
+            return self._subprocess(module, args, cwd, env, timeout, interrupt)
         if interrupt_when is not None:
             raise ValueError("interrupt_when needs in_subprocess=True (a real process to signal)")
         with contextlib.chdir(cwd):
@@ -68,8 +79,7 @@ class Cli:
         cwd: Path,
         env: Mapping[str, str | None] | None,
         timeout: float,
-        interrupt_when: Callable[[], bool] | None,
-        interrupt_within: float,
+        interrupt: _Interrupt,
     ) -> CliResult:
         environ = None
         if env is not None:
@@ -88,11 +98,12 @@ class Cli:
             text=True,
         )
         try:
-            if interrupt_when is not None:
-                deadline = time.monotonic() + interrupt_within
-                while time.monotonic() < deadline and not interrupt_when():
+            if interrupt.when is not None:
+                deadline = time.monotonic() + interrupt.within
+                while time.monotonic() < deadline and not interrupt.when():
                     time.sleep(0.1)
-                process.send_signal(signal.SIGINT)
+                for sig in interrupt.signals:
+                    process.send_signal(sig)
             stdout, stderr = process.communicate(timeout=timeout)
         finally:
             if process.poll() is None:
