@@ -20,18 +20,19 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from harness.client import connect as http
 from harness.client.audio_sink import AudioCapture, CapturedAudio
-from harness.client.audio_source import Clip, PacedAudioTrack, PacingStats, PcmFrameProducer, load_wav
+from harness.client.audio_source import PacedAudioTrack, PacingStats, PcmFrameProducer
 from harness.client.datagram_arrival import DatagramArrivals
 from harness.client.events import Event, EventChannel, Matcher
 from harness.client.levels import install_fast_audio_level
-from harness.client.opus_input import OpusClip, OpusClipCache, OpusPacketProducer
+from harness.client.opus_input import OpusClipCache, OpusPacketProducer
 from harness.client.packet_levels import PacketLevelCapture
+from harness.client.playback import play_clip
 from harness.client.retry import RetryPolicy
 from harness.client.rtp_stats import RtpCounters, read_rtp_counters
 from harness.client.target import ConnectMode, Target
 from harness.errors import ConnectError, ConnectionLost, HarnessError, ProtocolError
 from harness.ice import loopback_only, rtc_configuration
-from harness.protocol import FRAME_DURATION_S, SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
+from harness.protocol import SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
 from harness.protocol.faults import Network
 from harness.protocol.impairment import impair_connection
 from harness.timeline import Timeline
@@ -42,7 +43,6 @@ DATA_CHANNEL_LABEL = "oai-events"
 CONNECT_TIMEOUT_S = 20.0  # the whole connect: HTTP SDP exchange, ICE/DTLS, session.created/updated
 SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
 HANGUP_TIMEOUT_S = 3.0
-PLAY_SLACK_S = 5.0  # a clip may end this much later than its frames (and those ahead) last
 DEFAULT_RETRY = RetryPolicy()  # 3 retries, 0.5 s doubling backoff with full jitter
 
 
@@ -129,49 +129,7 @@ class RealtimeSession:
             raise ConnectError("cannot play audio: the session is closed")
         if self._lost is not None:
             raise ConnectionLost(f"cannot play audio: {self._lost}")
-        producer = self.producer
-        if isinstance(producer, OpusPacketProducer):
-            encoded = producer.cache.get(Path(path), gain_db=gain_db)
-            duration_s = encoded.duration_s
-        else:
-            samples = load_wav(Path(path), gain_db=gain_db)
-            duration_s = len(samples) / SAMPLE_RATE
-        info: dict[str, Any] = {"path": str(path), "duration_s": round(duration_s, 3)}
-        if gain_db:
-            info["gain_db"] = gain_db
-        state = {"started": False, "ended": False}
-
-        def on_start(pts: int) -> None:
-            state["started"] = True
-            self.timeline.mark(Milestone.INPUT_AUDIO_START, {**info, "pts": pts})
-
-        def on_end(pts: int) -> None:
-            state["ended"] = True
-            self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "pts": pts})
-
-        clip: Clip | OpusClip
-        if isinstance(producer, OpusPacketProducer):
-            clip = opus_clip = OpusClip(encoded, str(path), on_start=on_start, on_end=on_end)
-            producer.enqueue(opus_clip)
-        else:
-            clip = pcm_clip = Clip(samples, str(path), on_start=on_start, on_end=on_end)
-            producer.enqueue(pcm_clip)
-        # The sender pulls a frame each 20 ms; if it stops (the peer went away), do not wait forever.
-        bound = producer.queued_frames * FRAME_DURATION_S + PLAY_SLACK_S
-        try:
-            async with asyncio.timeout(bound):
-                await clip.done
-        except TimeoutError:
-            raise ConnectionLost(f"the audio track stopped: {path} not sent within {bound:.1f} s") from None
-        except BaseException:
-            if isinstance(producer, OpusPacketProducer):
-                producer.cancel(opus_clip)
-            else:
-                producer.cancel(pcm_clip)
-            raise
-        finally:
-            if state["started"] and not state["ended"]:
-                self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "cancelled": True})
+        await play_clip(self.producer, self.timeline, path, gain_db)
 
     async def update_session(
         self, config: Mapping[str, Any], *, timeout: float = SESSION_UPDATED_TIMEOUT_S
