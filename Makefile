@@ -32,8 +32,9 @@ $(STAMP): pyproject.toml
 system-deps:
 	@scripts/install-system-deps.sh
 
+# Every WAV the scenarios need that is missing, and every fixture remade from its sidecar (same bytes).
 fixtures: setup
-	$(BIN)/python fixtures/audio/synthesize.py
+	$(BIN)/rth fixtures synth scenarios/ fixtures/audio/ --force
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,5 +13,6 @@ from harness.cli import load
 from harness.cli import serve
 from harness.cli import scenarios
 from harness.cli import reports
+from harness.cli import fixtures
 
-__all__ = ["app", "load", "reports", "run", "scenarios", "serve"]
+__all__ = ["app", "fixtures", "load", "reports", "run", "scenarios", "serve"]

@@ -51,8 +51,9 @@ def run(
     matrix: Annotated[
         list[str] | None,
         typer.Option(
-            help="AXIS=V1,V2 with AXIS model or voice; repeat the option for more axes. Runs the cross "
-            "product and compares the variants."
+            help="AXIS=V1,V2 with AXIS model, voice, caller_voice or a perturbation setting (noise_snr_db, "
+            "noise_type, speed, gain_db, telephone, clipping_db, dropout_rate, ...); repeat the option for "
+            "more axes. Runs the cross product and compares the variants."
         ),
     ] = None,
     prices: Annotated[

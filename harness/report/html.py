@@ -23,7 +23,7 @@ from harness.report.diff import diff_html
 from harness.report.load_model import LoadReport
 from harness.report.model import RunReport, ScenarioReport, TurnReport
 from harness.report.run_data import RunData
-from harness.report.stability import failure_kind, stability
+from harness.report.stability import failure_kind, overall, stability
 from harness.report.turn_view import envelope, input_start, markers
 
 MAX_WER_BARS = 150
@@ -164,13 +164,15 @@ def html_context(run: RunData, embed: AudioEmbedder) -> dict[str, Any]:
     groups = groups_from_runs([report])
     comparison, comparison_plot = _comparison(groups)
     turns = [t for s in report.scenarios for t in s.turns]
+    rows = stability(report) if report.repeat > 1 else []
     return {
         "report": report,
         "turn_count": len(turns),
         "turns_passed": sum(t.passed for t in turns),
         "sessions_passed": sum(s.passed for s in report.scenarios),
         "pooled_wers": _pooled_wers(report),
-        "stability": stability(report) if report.repeat > 1 else [],
+        "stability": rows,
+        "stability_overall": overall(rows),
         "comparison": comparison,
         "comparison_plot": comparison_plot,
         "latency_plots": _latency_plots(groups),

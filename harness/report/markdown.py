@@ -12,7 +12,7 @@ from harness.report.compare import Comparison, compare, groups_from_runs
 from harness.report.diff import diff_markdown
 from harness.report.model import RunReport, TurnReport
 from harness.report.run_data import RunData
-from harness.report.stability import Stability, failure_kind, stability
+from harness.report.stability import Stability, failure_kind, overall, stability
 
 MAX_TURN_ROWS = 200
 SUMMARY_METRICS: tuple[str, ...] = (
@@ -182,19 +182,24 @@ def _latency(report: RunReport) -> list[str]:
 
 
 def stability_markdown(rows: list[Stability]) -> list[str]:
+    k = max((row.runs for row in rows), default=1)
     table = [
         [
             row.variant or "-",
             row.scenario if row.turn is None else f"↳ {row.turn}",
-            f"{row.passed}/{row.runs}",
-            f"{row.pass_rate:.0%}",
+            *row.figures(),
             "⚠️ flaky" if row.flaky else "",
             row.failure_text(),
         ]
         for row in rows
     ]
-    header = ["variant", "scenario / turn", "passed", "rate", "", "failures"]
-    return ["", "### Stability over repeats", "", *_table(header, table, "llrrll")]
+    table += [
+        [total.variant or "-", f"**mean of {total.scenarios} scenario(s)**", *total.figures(), "", ""]
+        for total in overall(rows)
+    ]
+    header = ["variant", "scenario / turn", "passed", "rate", f"pass@{k}", f"pass^{k}", "", "failures"]
+    note = f"pass@{k}: chance that at least one of {k} runs passes; pass^{k}: that all {k} do (estimated)."
+    return ["", "### Stability over repeats", "", note, "", *_table(header, table, "llrrrrll")]
 
 
 def compare_markdown(comparison: Comparison, *, all_rows: bool = True) -> list[str]:

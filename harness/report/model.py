@@ -140,6 +140,9 @@ class TurnReport(BaseModel):
     consistency_wer: WerScore | None = Field(
         default=None, description="audio_transcript vs the assistant transcript"
     )
+    perturbation: dict[str, Any] | None = Field(
+        default=None, description="The perturbation settings the turn's clips were degraded with"
+    )
 
     @property
     def passed(self) -> bool:
@@ -185,6 +188,23 @@ class ScenarioReport(BaseModel):
         )
 
 
+class StabilityRow(BaseModel):
+    """One scenario (``turn`` None) or turn of one variant over the repeats (``rth run --repeat``)."""
+
+    variant: str = ""
+    scenario: str
+    turn: str | None = None
+    runs: int
+    passed: int
+    failures: dict[str, int] = Field(default_factory=dict, description="Failure kind -> count")
+    pass_at_k: list[float] = Field(
+        default_factory=list, description="[k-1] = chance that at least one of k runs passes (k = 1..runs)"
+    )
+    pass_hat_k: list[float] = Field(
+        default_factory=list, description="[k-1] = chance that all of k runs pass (pass^k, k = 1..runs)"
+    )
+
+
 class RunReport(BaseModel):
     schema_version: int = REPORT_SCHEMA_VERSION
     run_id: str
@@ -208,6 +228,9 @@ class RunReport(BaseModel):
     usage: TokenUsage | None = None
     prices: dict[str, Any] | None = Field(default=None, description="The price table used for cost_usd")
     load: LoadReport | None = Field(default=None, description="What `rth load` measured (load runs only)")
+    stability: list[StabilityRow] = Field(
+        default_factory=list, description="With --repeat: pass rate, pass@k and pass^k per scenario and turn"
+    )
 
     @property
     def passed(self) -> bool:

@@ -10,7 +10,7 @@ from harness.protocol import TurnMetric
 from harness.report import fmt
 from harness.report.compare import Comparison
 from harness.report.model import RunReport, TurnReport
-from harness.report.stability import Stability
+from harness.report.stability import Stability, overall
 
 SHOWN_LATENCIES = ((TurnMetric.FIRST_AUDIO, "1st audio"), (TurnMetric.RESPONSE_DONE, "done"))
 
@@ -79,21 +79,23 @@ def render_table(report: RunReport, console: Console) -> None:
 
 
 def render_stability(rows: list[Stability], console: Console) -> None:
-    """Pass rate per scenario and turn over the repeats; flaky rows are marked."""
-    table = Table(title="stability over repeats")
-    for name in ("variant", "scenario/turn", "passed", "rate", "", "failures"):
-        table.add_column(name, no_wrap=True, justify="right" if name in ("passed", "rate") else "left")
+    """Pass rate, pass@k and pass^k (k = the repeats) per scenario and turn; flaky rows are marked;
+    a last row per variant gives the means over its scenarios."""
+    k = max((row.runs for row in rows), default=1)
+    table = Table(
+        title="stability over repeats",
+        caption=f"pass@{k}: chance that at least one of {k} runs passes; pass^{k}: that all {k} do",
+    )
+    numeric = ("passed", "rate", f"pass@{k}", f"pass^{k}")
+    for name in ("variant", "scenario/turn", *numeric, "", "failures"):
+        table.add_column(name, no_wrap=True, justify="right" if name in numeric else "left")
     for row in rows:
         label = row.scenario if row.turn is None else f"  {row.scenario}/{row.turn}"
         flag = "[yellow]flaky[/]" if row.flaky else ("[green]stable[/]" if row.passed else "[red]failing[/]")
-        table.add_row(
-            row.variant or "-",
-            label,
-            f"{row.passed}/{row.runs}",
-            f"{row.pass_rate:.0%}",
-            flag,
-            row.failure_text(),
-        )
+        table.add_row(row.variant or "-", label, *row.figures(), flag, row.failure_text())
+    for total in overall(rows):
+        label = f"[b]mean of {total.scenarios} scenario(s)[/]"
+        table.add_row(total.variant or "-", label, *total.figures(), "", "")
     console.print(table)
 
 

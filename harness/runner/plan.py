@@ -1,8 +1,11 @@
 """What a run executes: every scenario x every matrix variant x every repetition, in a fair order.
 
 ``--matrix model=a,b --matrix voice=c,d`` gives the cross product of the values (4 variants);
-``--repeat N`` runs each (scenario, variant) N times. Repetitions are the outer loop, so a slow
-minute of the target hits every variant alike instead of biasing the one that ran then.
+besides ``model`` and ``voice`` (the assistant's), an axis may be ``caller_voice`` (which flite
+voice speaks the user's clips) or any perturbation setting (``noise_snr_db=30,10,0``), which wins
+over what the scenario declares. ``--repeat N`` runs each (scenario, variant) N times.
+Repetitions are the outer loop, so a slow minute of the target hits every variant alike instead
+of biasing the one that ran then.
 """
 
 from __future__ import annotations
@@ -13,10 +16,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from harness.errors import UsageError
-from harness.scenario import Scenario, SessionConfig
+from pydantic import ValidationError
 
-MATRIX_AXES = ("model", "voice")
+from harness.errors import ScenarioError, UsageError
+from harness.scenario import Scenario, SessionConfig
+from harness.scenario.compose import missing_voices
+from harness.scenario.perturbation import CALLER_VOICES, PERTURBATION_AXES, Perturbation
+
+MATRIX_AXES = ("model", "voice", "caller_voice", *PERTURBATION_AXES)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 FILE_NAME_MAX = 100
 
@@ -97,8 +104,49 @@ def parse_matrix(specs: Sequence[str]) -> dict[str, list[str]]:
             raise UsageError(f"--matrix {axis} is given twice; list all values in one option")
         if len(set(items)) != len(items):
             raise UsageError(f"--matrix {spec!r}: a value is repeated")
+        for item in items:
+            _check_value(axis, item)
         matrix[axis] = items
     return matrix
+
+
+def _check_value(axis: str, value: str) -> None:
+    """A perturbation or caller voice value must be one the scenario language accepts (same bounds)."""
+    if axis == "caller_voice" and value not in CALLER_VOICES:
+        raise UsageError(f"--matrix caller_voice={value}: use one of {', '.join(CALLER_VOICES)}")
+    if axis in PERTURBATION_AXES:
+        try:
+            Perturbation.model_validate({axis: value})
+        except ValidationError as exc:
+            message = exc.errors()[0]["msg"]
+            raise UsageError(
+                f"--matrix {axis}={value}: {message}; see docs/scenarios.md (Perturbations)"
+            ) from None
+
+
+def with_perturbation(scenario: Scenario, settings: dict[str, str]) -> Scenario:
+    """The scenario with ``settings`` over its own ``perturb`` and every turn's (so they win)."""
+
+    def over(current: Perturbation | None) -> Perturbation:
+        base = current.model_dump(exclude_unset=True) if current is not None else {}
+        return Perturbation.model_validate({**base, **settings})
+
+    turns = tuple(
+        turn.model_copy(update={"perturb": over(turn.perturb)}) if turn.perturb is not None else turn
+        for turn in scenario.turns
+    )
+    return scenario.model_copy(update={"perturb": over(scenario.perturb), "turns": turns})
+
+
+def apply_variant(scenario: Scenario, variant: Variant) -> Scenario:
+    """The scenario as this matrix point runs it (``model`` is applied when connecting)."""
+    values = variant.as_dict()
+    if values.get("voice"):
+        scenario = with_voice(scenario, values["voice"])
+    if values.get("caller_voice"):
+        scenario = scenario.model_copy(update={"caller_voice": values["caller_voice"]})
+    settings = {axis: value for axis, value in values.items() if axis in PERTURBATION_AXES}
+    return with_perturbation(scenario, settings) if settings else scenario
 
 
 def variants(matrix: dict[str, list[str]]) -> list[Variant]:
@@ -133,7 +181,12 @@ def build_plan(
     for index in range(repeat):
         for variant in variants(matrix or {}):
             for scenario in scenarios:
-                voice = variant.get("voice")
-                applied = with_voice(scenario, voice) if voice else scenario
-                plan.append(PlannedRun(applied, variant, index, repeat))
+                plan.append(PlannedRun(apply_variant(scenario, variant), variant, index, repeat))
+    if "caller_voice" in (matrix or {}):
+        missing = list(
+            dict.fromkeys(p for run in plan if run.repeat == 0 for p in missing_voices(run.scenario))
+        )
+        if missing:
+            more = f" (+{len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise ScenarioError(missing[0] + more, problems=missing)
     return plan

@@ -20,6 +20,7 @@ from harness.errors import UsageError
 from harness.report.model import RunReport, ScenarioReport
 from harness.report.prices import PriceTable, apply_prices, load_prices
 from harness.report.provenance import environment, scenario_file
+from harness.report.stability import stability
 from harness.report.writer import write_report
 from harness.runner.options import RunOptions
 from harness.scenario import Scenario, resolve_audio
@@ -83,7 +84,10 @@ class RunDirectory:
     def save(self) -> RunReport:
         """Score the run over the sessions so far (plan order) and write report.json."""
         scenarios = [self._sessions[position] for position in sorted(self._sessions)]
-        self.report = apply_prices(score_run(self.header, scenarios), self.prices)
+        report = apply_prices(score_run(self.header, scenarios), self.prices)
+        if report.repeat > 1:
+            report = report.model_copy(update={"stability": [row.model() for row in stability(report)]})
+        self.report = report
         write_report(self.report, self.report_path)
         return self.report
 

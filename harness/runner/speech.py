@@ -6,6 +6,8 @@ the ``.sent.wav`` file is byte for byte what went on the wire. The energy VAD ru
 samples; where speech starts and ends is recorded on the timeline as ``audio.input.speech_start``
 / ``audio.input.speech_end`` milestones, stamped relative to the clip's ``audio.input.start``
 (the moment its first frame went to the sender), for voice-to-voice and barge-in latencies.
+A turn's perturbations (noise, speed...) are applied here too, in the same worker process; the
+speech marks come from the clip before noise and line degradation (where the words are).
 """
 
 from __future__ import annotations
@@ -18,11 +20,14 @@ from typing import Any, Protocol
 import soundfile
 
 from harness.client import RealtimeSession
-from harness.client.audio_source import load_wav, trim_samples
+from harness.client.audio_source import Pcm, load_wav, trim_samples
+from harness.errors import UsageError
+from harness.fixtures.perturb import babble_talkers, perturb
 from harness.metrics import speech_segments
 from harness.protocol import SAMPLE_RATE, Milestone
 from harness.runner.workers import CpuPool
 from harness.scenario import AudioClip, BargeIn, Scenario, resolve_audio
+from harness.scenario.perturbation import Perturbation
 from harness.timeline import EntryKind, Timeline, TimelineEntry
 
 
@@ -38,13 +43,30 @@ class PreparedClip:
     speech: tuple[tuple[float, float], ...]  # speech segments, seconds from the clip's first sample
 
 
-def prepare_clip(scenario: Scenario, clip: AudioClip, dest: Path) -> PreparedClip:
-    """Load, apply gain, trim and write the clip; raises UsageError if it cannot be read."""
+def _babble(source: Path) -> list[Pcm]:
+    talkers = babble_talkers(source)
+    if not talkers:
+        raise UsageError(
+            f"noise_type babble for {source}: no other speech fixture (made by `rth fixtures synth`) in "
+            f"{source.parent} to mix; add some there, or use noise_type pink"
+        )
+    return [load_wav(path) for path in talkers]
+
+
+def prepare_clip(
+    scenario: Scenario, clip: AudioClip, dest: Path, perturbation: Perturbation | None = None
+) -> PreparedClip:
+    """Load, apply gain, trim, perturb and write the clip; raises UsageError if it cannot be read."""
     source = resolve_audio(scenario, clip.path)
     samples = trim_samples(load_wav(source, gain_db=clip.gain_db), clip.offset_ms, clip.duration_ms)
+    clean = samples
+    if perturbation is not None:
+        babble = _babble(source) if perturbation.noise_type == "babble" and perturbation.noise_snr_db else []
+        perturbed = perturb(samples, perturbation, SAMPLE_RATE, key=clip.path.name, babble=babble)
+        samples, clean = perturbed.samples, perturbed.clean
     dest.parent.mkdir(parents=True, exist_ok=True)
     soundfile.write(str(dest), samples, SAMPLE_RATE, subtype="PCM_16")
-    segments = speech_segments(samples, SAMPLE_RATE)
+    segments = speech_segments(clean, SAMPLE_RATE)
     return PreparedClip(
         source=source,
         path=dest,
@@ -68,14 +90,19 @@ class ClipCache:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self._clips: dict[tuple[Path, float, float, float | None], asyncio.Future[PreparedClip]] = {}
+        self._clips: dict[tuple[Path, float, float, float | None, str], asyncio.Future[PreparedClip]] = {}
 
-    async def prepare(self, pool: CpuPool, scenario: Scenario, clip: AudioClip) -> PreparedClip:
-        key = (resolve_audio(scenario, clip.path), clip.gain_db, clip.offset_ms, clip.duration_ms)
+    async def prepare(
+        self, pool: CpuPool, scenario: Scenario, clip: AudioClip, perturbation: Perturbation | None = None
+    ) -> PreparedClip:
+        settings = perturbation.model_dump_json() if perturbation is not None else ""
+        key = (resolve_audio(scenario, clip.path), clip.gain_db, clip.offset_ms, clip.duration_ms, settings)
         found = self._clips.get(key)
         if found is None:
             dest = self.directory / f"clip{len(self._clips):04d}.sent.wav"
-            found = self._clips[key] = asyncio.ensure_future(pool.call(prepare_clip, scenario, clip, dest))
+            found = self._clips[key] = asyncio.ensure_future(
+                pool.call(prepare_clip, scenario, clip, dest, perturbation)
+            )
         try:
             return await asyncio.shield(found)
         except Exception:
@@ -89,10 +116,12 @@ async def prepare_turn_clips(
     """Prepare every clip of the turn in ``pool`` (decode, resample and WAV writes stay off the loop
     that paces other sessions' audio); named as ``files`` says, or taken from ``cache``."""
 
+    perturbation = scenario.perturbation(index)
+
     async def prepare(clip: AudioClip, dest: Path) -> PreparedClip:
         if cache is not None:
-            return await cache.prepare(pool, scenario, clip)
-        return await pool.call(prepare_clip, scenario, clip, dest)
+            return await cache.prepare(pool, scenario, clip, perturbation)
+        return await pool.call(prepare_clip, scenario, clip, dest, perturbation)
 
     turn = scenario.turns[index]
     audio = await prepare(turn.audio, files.sent_path("sent")) if turn.audio else None

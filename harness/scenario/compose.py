@@ -40,10 +40,22 @@ class LoadedFile:
     concurrency: int | None = None  # the suite's `defaults.concurrency`
 
 
-def resolve_audio(scenario: Scenario, audio: Path) -> Path:
-    """A clip path as written, relative to the file that holds the scenario."""
+class MissingAudio(str):
+    """A problem that is only a missing WAV (``rth fixtures synth`` may be able to make it)."""
+
+    __slots__ = ()
+
+
+def resolve_audio(scenario: Scenario, audio: Path, *, as_written: bool = False) -> Path:
+    """The clip a path names, relative to the file that holds the scenario; with the scenario's
+    ``caller_voice``, the same text in that voice (``clip.<voice>.wav``) unless ``as_written``."""
     base = scenario.source.parent if scenario.source else Path.cwd()
-    return audio if audio.is_absolute() else (base / audio).resolve()
+    path = audio if audio.is_absolute() else (base / audio).resolve()
+    if scenario.caller_voice is None or as_written:
+        return path
+    from harness.fixtures.recipe import voice_variant  # reads the clip's sidecar (a leaf module)
+
+    return voice_variant(path, scenario.caller_voice)
 
 
 def _anchored(scenario: Scenario, document: YamlDocument) -> Scenario:
@@ -67,22 +79,49 @@ def _bad_persona(document: YamlDocument, persona: Path | None, path: DataPath) -
 
 
 def _bad_audio(document: YamlDocument, scenario: Scenario, prefix: DataPath) -> list[str]:
+    """Every clip of the scenario, as written, that is missing or cannot be sent (caller voices:
+    :func:`missing_voices`); a missing one is a :class:`MissingAudio` (`rth fixtures synth` may make it)."""
     problems: list[str] = _bad_persona(document, scenario.persona, (*prefix, "persona"))
     for index, turn in enumerate(scenario.turns):
         for where, clip in turn.clips():
-            resolved = resolve_audio(scenario, clip.path)
+            resolved = resolve_audio(scenario, clip.path, as_written=True)
             if resolved.is_file():
                 problem = audio_problem(resolved, clip)
                 if problem is None:
                     continue
                 problem = f"{resolved}: {problem}"
             else:
-                problem = f"file not found: {resolved}; paths are relative to the scenario file"
+                problem = MissingAudio(
+                    f"file not found: {resolved}; paths are relative to the scenario file "
+                    "(`rth fixtures synth` speaks a turn's `text` into it)"
+                )
             parts: list[str | int] = [int(p) if p.isdigit() else p for p in where.split(".")]
             path: DataPath = (*prefix, "turns", index, *parts)
             deeper = (*path, "path")
             location = document.where(deeper if deeper in document.marks else path)
-            problems.append(f"{location}: {field_name(path)}: {problem}")
+            line = f"{location}: {field_name(path)}: {problem}"
+            problems.append(MissingAudio(line) if isinstance(problem, MissingAudio) else line)
+    return problems
+
+
+def missing_voices(scenario: Scenario) -> list[str]:
+    """The clips missing in the scenario's ``caller_voice`` (those written exist; the voice may come
+    from a suite's defaults or a ``--matrix caller_voice`` value, so this runs on the final scenario)."""
+    if scenario.caller_voice is None:
+        return []
+    problems: list[str] = []
+    for index, turn in enumerate(scenario.turns):
+        for where, clip in turn.clips():
+            written = resolve_audio(scenario, clip.path, as_written=True)
+            played = resolve_audio(scenario, clip.path)
+            if written.is_file() and not played.is_file():
+                problems.append(
+                    MissingAudio(
+                        f"{scenario.source}: scenario {scenario.name}: turns[{index}].{where}: no "
+                        f"{scenario.caller_voice} voice of {written.name} ({played}); make it with "
+                        f"`rth fixtures synth {scenario.source} --voice {scenario.caller_voice}`"
+                    )
+                )
     return problems
 
 
@@ -206,6 +245,7 @@ def check(paths: Sequence[Path]) -> Checked:
     scenarios: list[Scenario] = []
     for loaded in loaded_files:
         for scenario in loaded.scenarios:
+            problems.extend(missing_voices(scenario))
             if scenario.name in seen:
                 problems.append(
                     f"{scenario.source}: scenario name '{scenario.name}' is also used by "

@@ -25,6 +25,7 @@ from harness.scenario.actions import (
     wait_for,
 )
 from harness.scenario.expectations import ScenarioExpectations, TurnExpectations
+from harness.scenario.perturbation import CallerVoice, Perturbation
 from harness.scenario.session import SessionConfig
 
 TurnMode = Literal["manual", "vad"]
@@ -64,6 +65,9 @@ class Turn(Strict):
         "[create_response, {wait_for: response.done}] for say, [{wait_for: response.done}] in vad mode",
     )
     expect: TurnExpectations = TurnExpectations()
+    perturb: Perturbation | None = Field(
+        default=None, description="Degrade this turn's clips when loaded (over the scenario's `perturb`)"
+    )
 
     _file_safe_name = field_validator("name")(_file_safe)
 
@@ -125,6 +129,16 @@ class _Shared(Strict):
     session: SessionConfig = Field(
         default_factory=SessionConfig, description="The session object sent with session.update"
     )
+    perturb: Perturbation | None = Field(
+        default=None,
+        description="Degrade every clip when loaded: noise, speed, gain, clipping, telephone band, "
+        "silence, dropouts (a turn's own `perturb` wins key by key)",
+    )
+    caller_voice: CallerVoice | None = Field(
+        default=None,
+        description="Speak every synthesised clip in this flite voice instead: plays CLIP.<voice>.wav "
+        "next to each CLIP.wav made by `rth fixtures synth` (the assistant's voice stays `session`'s)",
+    )
     turn_expect: TurnExpectations = Field(
         default_factory=TurnExpectations, description="Expectations every turn gets (a turn's own win)"
     )
@@ -160,6 +174,17 @@ class Scenario(_Shared):
         if turn.mode is not None:
             return turn.mode
         return "manual" if turn.say is not None or self.session.turn_detection() is None else "vad"
+
+    def perturbation(self, index: int) -> Perturbation | None:
+        """The turn's ``perturb`` over the scenario's (the turn's own keys win); None when neither
+        changes the audio."""
+        turn = self.turns[index].perturb
+        if self.perturb is None and turn is None:
+            return None
+        merged = Perturbation.model_validate(
+            merge_models(self.perturb or Perturbation(), turn or Perturbation())
+        )
+        return merged if merged.changes_audio else None
 
     def expectations(self, index: int) -> TurnExpectations:
         """The turn's expectations over the scenario's ``turn_expect`` (the turn's own fields win)."""
@@ -201,18 +226,18 @@ def apply_defaults(scenario: Scenario, defaults: _Shared, suite: str | None = No
     """The scenario with a suite's defaults under it: what the scenario sets wins, mappings
     (session, expectations) merge key by key, tags add up (the suite's name becomes a tag)."""
     update: dict[str, Any] = {}
-    for name in ("target", "connect", "model", "persona", "faults", "client_network"):
+    for name in ("target", "connect", "model", "persona", "caller_voice", "faults", "client_network"):
         if name in defaults.model_fields_set and name not in scenario.model_fields_set:
             update[name] = getattr(defaults, name)
     for name, model in (
         ("session", SessionConfig),
         ("turn_expect", TurnExpectations),
         ("expect", ScenarioExpectations),
+        ("perturb", Perturbation),
     ):
-        if name in defaults.model_fields_set:
-            update[name] = model.model_validate(
-                merge_models(getattr(defaults, name), getattr(scenario, name))
-            )
+        base, own = getattr(defaults, name), getattr(scenario, name)
+        if name in defaults.model_fields_set and base is not None:
+            update[name] = model.model_validate(merge_models(base, own if own is not None else model()))
     tags = [*defaults.tags, *([suite] if suite else []), *scenario.tags]
     update["tags"] = list(dict.fromkeys(tags))
     return scenario.model_copy(update=update)

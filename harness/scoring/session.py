@@ -77,6 +77,7 @@ def score_turn(
     audio_transcript, consistency = _consistency(said, status, turn, recogniser)
     input_wer = score_wer(spec.text, heard or "") if spec.text is not None and item_id is not None else None
     output_wer = score_wer(spec.reply, said or "") if spec.reply is not None and response_id else None
+    perturbation = record.scenario.perturbation(turn.index)
     measured = TurnReport(
         index=turn.index,
         name=turn.label,
@@ -101,6 +102,7 @@ def score_turn(
         usage=usage.of_turn(turn.index, response_id),
         error=turn.error,
         failure_kind=turn.failure_kind,
+        perturbation=perturbation.settings() if perturbation is not None else None,
     )
     verdicts = turn_verdicts(record.scenario.expectations(turn.index), measured, events.of_turn(turn.index))
     failed = turn.error is None and not all(v.passed for v in verdicts)

@@ -40,7 +40,8 @@ def _one_error_line(run_cli: Cli, args: list[str], code: int) -> str:
     ("args", "expected"),
     [
         (["run", SMOKE, "--tag", "nope"], "--tag nope: no scenario has that tag"),
-        (["run", SMOKE, "--matrix", "speed=1,2"], "--matrix 'speed=1,2'"),
+        (["run", SMOKE, "--matrix", "pitch=1,2"], "--matrix 'pitch=1,2'"),
+        (["run", SMOKE, "--matrix", "speed=1,3"], "--matrix speed=3: Input should be less than or equal"),
         (["run", "missing.yaml"], "missing.yaml: no such file or directory"),
         (["serve", "--voice", "robot"], "unknown --voice 'robot'; use one of"),
         (["serve", "--port", "70000"], "port must be 0..65535, got 70000; pick another --port"),

@@ -32,7 +32,8 @@ def test_repeats_and_matrix_add_stability_and_comparison(tmp_path: Path, reports
     spec = {"variants": [{"voice": "cedar"}, {"voice": "marin"}], "repeats": 3, "failing": {(1, 2, 0)}}
     text = summary_markdown(load_run(reports.write_run(tmp_path, **spec)))
     assert "### Stability over repeats" in text
-    assert "| voice=marin | ↳ weather | 2/3 | 67% | ⚠️ flaky | expectation x1 |" in text
+    assert "| voice=marin | ↳ weather | 2/3 | 67% | 100% | 0% | ⚠️ flaky | expectation x1 |" in text
+    assert "| voice=marin | **mean of 1 scenario(s)** |  | 67% | 100% | 0% |  |  |" in text
     assert "### Comparison" in text and "voice=cedar (baseline)" in text
 
 

@@ -1,14 +1,17 @@
-"""Repeats: pass rate per scenario and turn, flaky marking and failure kinds with counts."""
+"""Repeats: pass rate, pass@k and pass^k per scenario and turn, flaky marking, failure kinds with counts."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from harness.report.model import FailureKind, ScenarioReport, TurnReport
-from harness.report.stability import failure_kind, stability
+from harness.report.stability import failure_kind, pass_at_k, pass_hat_k, stability
 
 if TYPE_CHECKING:
     from tests.support.reports import ReportFactory
@@ -67,3 +70,18 @@ def test_failure_kind_classifies_expectations(turn: Callable[..., TurnReport]) -
     assert failure_kind(turn(0, verdict="audio_not_silent")) == "audio"
     assert failure_kind(turn(0, verdict="max_input_wer")) == "expectation"
     assert failure_kind(turn(0, error=FailureKind.PROTOCOL)) == "protocol"
+
+
+@given(st.integers(1, 12).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n), st.integers(1, n))))
+def test_pass_at_k_and_pass_hat_k_are_the_chances_over_every_choice_of_k_runs(
+    nck: tuple[int, int, int],
+) -> None:
+    """Over all C(n, k) ways to pick k of the n runs: the share with a pass, the share all passing."""
+    n, c, k = nck
+    outcomes = [True] * c + [False] * (n - c)
+    picks = list(itertools.combinations(outcomes, k))
+    assert pass_at_k(n, c, k) == pytest.approx(sum(any(p) for p in picks) / len(picks))
+    assert pass_hat_k(n, c, k) == pytest.approx(sum(all(p) for p in picks) / len(picks))
+    assert pass_hat_k(n, c, k) <= c / n <= pass_at_k(n, c, k)
+    with pytest.raises(ValueError):
+        pass_at_k(n, c, n + 1)

@@ -84,6 +84,14 @@ def test_terminal_shows_stability_and_comparison_then_the_html_path(
 ) -> None:
     result, run_dir, _ = matrix_run
     assert "stability over repeats" in result.stdout
+    assert (
+        "pass@2" in result.stdout and "pass^2" in result.stdout and "mean of 1 scenario(s)" in result.stdout
+    )
+    rows = {(row["variant"], row["turn"]): row for row in report_of(run_dir)["stability"]}
+    for variant in ("voice=cedar", "voice=marin"):
+        row = rows[(variant, None)]
+        assert len(row["pass_at_k"]) == len(row["pass_hat_k"]) == row["runs"] == 2
+        assert row["pass_hat_k"][-1] <= row["passed"] / row["runs"] <= row["pass_at_k"][-1]
     assert "comparison (bootstrap 95% CI" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == f"html: {run_dir / 'index.html'}"
 

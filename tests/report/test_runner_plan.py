@@ -25,7 +25,10 @@ def test_matrix_options_parse_into_axes() -> None:
         "voice": ["cedar", "marin"],
     }
     for bad, message in (
-        (["speed=1,2"], "AXIS one of model, voice"),
+        (["pitch=1,2"], "AXIS one of model, voice, caller_voice, seed, speed"),
+        (["speed=1,3"], r"speed=3: Input should be less than or equal to 2"),
+        (["noise_snr_db=loud"], "noise_snr_db=loud: Input should be a valid number"),
+        (["caller_voice=rms,bob"], "caller_voice=bob: use one of rms, slt, awb, kal"),
         (["model"], "expected AXIS=VALUE"),
         (["model="], "at least one value"),
         (["model=a", "model=b"], "given twice"),
@@ -61,6 +64,27 @@ def test_voice_axis_overrides_only_the_voice() -> None:
         "audio": {"output": {"voice": "marin", "speed": 1.1}},
     }
     assert voice_of(scenario("one")) == "cedar"
+
+
+def test_perturbation_axes_win_over_what_the_scenario_and_its_turns_declare() -> None:
+    declared = Scenario.model_validate(
+        {
+            "name": "noisy",
+            "perturb": {"noise_snr_db": 40, "noise_type": "white", "seed": 7},
+            "turns": [{"say": "hello"}, {"say": "again", "perturb": {"noise_snr_db": 20, "speed": 1.1}}],
+        }
+    )
+    plan = build_plan([declared], matrix=parse_matrix(["noise_snr_db=30,0", "caller_voice=awb"]))
+    assert [p.variant.label for p in plan] == [
+        "noise_snr_db=30,caller_voice=awb",
+        "noise_snr_db=0,caller_voice=awb",
+    ]
+    last = plan[1].scenario
+    assert last.caller_voice == "awb"
+    first, second, own = last.perturbation(0), last.perturbation(1), declared.perturbation(1)
+    assert first is not None and first.settings() == {"noise_snr_db": 0.0, "noise_type": "white", "seed": 7}
+    assert second is not None and (second.noise_snr_db, second.speed, second.seed) == (0, 1.1, 7)
+    assert own is not None and own.noise_snr_db == 20  # the scenario itself is unchanged
 
 
 def test_a_plain_run_keeps_the_scenario_name_as_instance() -> None:
