@@ -38,8 +38,35 @@ class ConnectError(HarnessError):
     """The WebRTC call could not be set up (HTTP SDP exchange, ICE/DTLS or the data channel)."""
 
 
-class AuthenticationError(ConnectError):
-    """The target refused the API key (HTTP 401/403)."""
+class HttpStatusError(ConnectError):
+    """The target answered a session-creating request with an HTTP error status.
+
+    ``retry_after_s`` is its ``Retry-After`` header (None without one); ``retries`` how many times
+    the client had retried when it gave up. 429 and 5xx are worth retrying (:attr:`retryable`).
+    """
+
+    def __init__(
+        self, message: str, *, status: int, retry_after_s: float | None = None, retries: int = 0
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.retry_after_s = retry_after_s
+        self.retries = retries
+
+    @property
+    def retryable(self) -> bool:
+        return self.status == 429 or self.status >= 500
+
+
+class AuthenticationError(HttpStatusError):
+    """The target refused the API key (HTTP 401/403; an empty key is refused before sending)."""
+
+    def __init__(self, message: str, *, status: int = 401, retries: int = 0) -> None:
+        super().__init__(message, status=status, retries=retries)
+
+
+class ConnectionLost(ConnectError):
+    """A connected call went away: its peer connection or data channel closed or failed."""
 
 
 class ProtocolError(HarnessError):

@@ -20,6 +20,14 @@ class StandinChoice(StrEnum):
     process = "process"
 
 
+class NetworkChoice(StrEnum):
+    """The presets of :data:`harness.protocol.faults.PRESETS` (a test keeps the two equal)."""
+
+    lossy_wifi = "lossy-wifi"
+    g3 = "3g"
+    edge = "edge"
+
+
 @app.command()
 def run(
     paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of *.yaml files.")],
@@ -73,6 +81,13 @@ def run(
             "its own (process; see docs/performance.md)."
         ),
     ] = StandinChoice.inline,
+    client_network: Annotated[
+        NetworkChoice | None,
+        typer.Option(
+            help="Impair the RTP the client sends with a preset (loss, jitter, rate cap; see "
+            "docs/reliability.md), for scenarios without their own `client_network`."
+        ),
+    ] = None,
 ) -> None:
     """Run scenarios against a target and write the run directory.
 
@@ -103,6 +118,7 @@ def run(
             prices=prices,
             concurrency=concurrency or suite.concurrency or DEFAULT_CONCURRENCY,
             standin_in_process=standin is StandinChoice.inline,
+            client_network=client_network.value if client_network is not None else None,
         )
         planned = len(build_plan(scenarios, options.repeat, options.matrix))
         with LiveView(console, planned, options.concurrency) as view:

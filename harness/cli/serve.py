@@ -80,8 +80,16 @@ def serve(
             "subject_id, target_ms, actual_ms, actual_at: time.monotonic() of this machine)."
         ),
     ] = None,
+    faults: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML file with a 'faults' list injected into every call (HTTP errors, slow answers, "
+            "dropped channels or peers, event and RTP faults; see docs/reliability.md)."
+        ),
+    ] = None,
 ) -> None:
     """Run the stand-in Realtime server (HTTP + WebRTC + data channel, offline ASR and TTS)."""
+    from harness.scenario.faults import load_faults_file
     from harness.server import ResponsePacing, ServerConfig, TurnDetectionDefault, load_persona
     from harness.server import serve as serve_forever
     from harness.server.session import VOICES
@@ -91,6 +99,7 @@ def serve(
             raise UsageError(f"unknown --voice {voice!r}; use one of {', '.join(VOICES)}")
         if persona is not None:
             load_persona(persona)  # a bad file fails here, not on the first call
+        injected = load_faults_file(faults) if faults is not None else ()
         config = ServerConfig(
             host=host,
             port=port,
@@ -107,6 +116,7 @@ def serve(
             load=load,
             workers=workers,
             timing_log_path=timing_log,
+            faults=injected,
         )
         try:
             serve_forever(config)

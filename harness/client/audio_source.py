@@ -144,6 +144,11 @@ class ClipQueue(Generic[C]):
     def busy(self) -> bool:
         return bool(self._queue)
 
+    @property
+    def queued_frames(self) -> int:
+        """Frames still to hand over, every queued clip together."""
+        return sum(max(0, clip.frames - clip.position) for clip in self._queue)
+
     def take(self, pts: int) -> C | None:
         """The clip playing the frame at ``pts`` (its frame index is ``position - 1`` afterwards),
         or None for silence; fires the clip's callbacks as its first and last frames are taken."""

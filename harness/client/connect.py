@@ -3,23 +3,30 @@
 Mirrors the browser flows of the OpenAI WebRTC guide: the unified interface posts multipart
 ``sdp`` + ``session`` with the standard key; the ephemeral flow mints an ``ek_`` client secret
 with the official SDK and posts raw ``application/sdp`` with it. In both, the target's
-``call_headers`` go with the offer and nowhere else. Every failure becomes a one-line
-:class:`ConnectError` (or :class:`AuthenticationError` for 401/403) naming the status, the API's
-error code/message and the URL; key values are scrubbed from anything that ends up in a message.
+``call_headers`` go with the offer and its ``secret_headers`` with the client secret request, and
+nowhere else. Every failure becomes a one-line :class:`ConnectError` naming the URL; an error
+status is an :class:`HttpStatusError` (:class:`AuthenticationError` for 401/403) with the status,
+the API's error code/message and the ``Retry-After`` it asked for, which
+:mod:`harness.client.retry` honours. Key values are scrubbed from anything that ends up in a message.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 import openai
 from pydantic import SecretStr
 
+from harness.client.retry import OnRetry, RetryPolicy, with_retries
 from harness.client.target import ConnectMode, Target
-from harness.errors import AuthenticationError, ConnectError
+from harness.errors import AuthenticationError, ConnectError, HttpStatusError
+from harness.protocol import Milestone
+from harness.timeline import Timeline
 
 _MAX_DETAIL = 300  # characters of a server error message kept in an exception
 
@@ -64,11 +71,32 @@ def _error_detail(body: str) -> str:
     return body.strip()
 
 
-def http_error(status: int, body: str, url: str, *secrets: SecretStr | None) -> ConnectError:
-    """The exception for a non-2xx answer (AuthenticationError for 401/403)."""
-    detail = scrub(_error_detail(body), *secrets)
-    cls = AuthenticationError if status in (401, 403) else ConnectError
-    return cls(f"POST {url} failed: HTTP {status} {detail}")
+def retry_after_s(value: str | None) -> float | None:
+    """A ``Retry-After`` header in seconds: delay-seconds or an HTTP date (RFC 9110 10.2.3)."""
+    if value is None or not value.strip():
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None  # unreadable: as if absent
+
+
+def http_error(
+    status: int, body: str, url: str, *secrets: SecretStr | None, retry_after: str | None = None
+) -> HttpStatusError:
+    """The exception for a non-2xx answer (AuthenticationError for 401/403), ``secrets`` scrubbed;
+    ``retry_after`` is the answer's ``Retry-After`` header."""
+    message = f"POST {url} failed: HTTP {status} {scrub(_error_detail(body), *secrets)}"
+    if status in (401, 403):
+        return AuthenticationError(message, status=status)
+    wait = retry_after_s(retry_after)
+    if wait is not None:
+        message += f" (retry-after {wait:g} s)"
+    return HttpStatusError(message, status=status, retry_after_s=wait)
 
 
 def call_id_from_location(location: str) -> str:
@@ -83,11 +111,12 @@ async def post_offer(
     mode: ConnectMode,
     bearer: SecretStr,
     timeout: float,
+    attempt: int = 1,
 ) -> SdpAnswer:
     """POST the offer to ``{base_url}/realtime/calls`` and return the answer and the call id."""
     url = target.calls_url
     headers = {
-        **dict(target.call_headers),
+        **target.attempt(target.call_headers, attempt),
         "Authorization": f"Bearer {bearer.get_secret_value()}",
         "Accept": "application/sdp",
     }
@@ -108,7 +137,8 @@ async def post_offer(
         ):
             body = await response.text()
             if not 200 <= response.status < 300:
-                raise http_error(response.status, body, url, *secrets)
+                retry_after = response.headers.get("Retry-After")
+                raise http_error(response.status, body, url, *secrets, retry_after=retry_after)
             location = response.headers.get("Location", "")
             status = response.status
     except TimeoutError as exc:
@@ -125,9 +155,9 @@ async def post_offer(
     return SdpAnswer(sdp=body, call_id=call_id_from_location(location), location=location, status=status)
 
 
-async def create_client_secret(target: Target, *, timeout: float) -> ClientSecret:
+async def create_client_secret(target: Target, *, timeout: float, attempt: int = 1) -> ClientSecret:
     """Mint an ephemeral key with the official SDK (``POST /realtime/client_secrets``)."""
-    url = f"{target.base_url}/realtime/client_secrets"
+    url = target.client_secrets_url
     secret = target.api_key
     if not secret.get_secret_value():
         raise AuthenticationError(f"POST {url} not sent: the target has an empty API key")
@@ -137,15 +167,12 @@ async def create_client_secret(target: Target, *, timeout: float) -> ClientSecre
         )
         async with client:
             created = await client.realtime.client_secrets.create(
-                session={"type": "realtime", "model": target.model}
+                session={"type": "realtime", "model": target.model},
+                extra_headers=target.attempt(target.secret_headers, attempt),
             )
     except openai.APIStatusError as exc:
-        body = exc.body if isinstance(exc.body, dict) else {}
-        code = body.get("code") or body.get("type") or "error"
-        message = body.get("message") or exc.message
-        detail = scrub(f"{code}: {message}", secret)
-        cls = AuthenticationError if exc.status_code in (401, 403) else ConnectError
-        raise cls(f"POST {url} failed: HTTP {exc.status_code} {detail}") from None
+        retry_after = exc.response.headers.get("Retry-After")
+        raise http_error(exc.status_code, exc.response.text, url, secret, retry_after=retry_after) from None
     except openai.APITimeoutError:
         raise ConnectError(f"POST {url} timed out after {timeout:g} s") from None
     except openai.APIConnectionError as exc:
@@ -158,6 +185,59 @@ async def create_client_secret(target: Target, *, timeout: float) -> ClientSecre
     if not created.value:
         raise ConnectError(f"POST {url} returned no client secret value")
     return ClientSecret(value=SecretStr(created.value), expires_at=created.expires_at)
+
+
+def _mark_retry(timeline: Timeline, url: str) -> OnRetry:
+    def mark(retry: int, error: HttpStatusError, wait_s: float) -> None:
+        data = {"url": url, "retry": retry, "status": error.status, "wait_s": round(wait_s, 3)}
+        timeline.mark(Milestone.CONNECT_RETRY, data)
+
+    return mark
+
+
+async def authorise(
+    target: Target,
+    mode: ConnectMode,
+    timeline: Timeline,
+    *,
+    timeout: float,
+    retry: RetryPolicy,
+    deadline: float,
+) -> SecretStr:
+    """The bearer of the offer: the API key (unified), or a client secret minted with it
+    (ephemeral; retried as ``retry`` says, each retry a ``connect.retry`` milestone)."""
+    if mode is not ConnectMode.EPHEMERAL:
+        return target.api_key
+    secret = await with_retries(
+        lambda attempt: create_client_secret(target, timeout=timeout, attempt=attempt),
+        retry,
+        deadline=deadline,
+        on_retry=_mark_retry(timeline, target.client_secrets_url),
+    )
+    timeline.mark(Milestone.CLIENT_SECRET_CREATED, {"expires_at": secret.expires_at})
+    return secret.value
+
+
+async def exchange_offer(
+    target: Target,
+    offer_sdp: str,
+    mode: ConnectMode,
+    bearer: SecretStr,
+    timeline: Timeline,
+    *,
+    timeout: float,
+    retry: RetryPolicy,
+    deadline: float,
+) -> SdpAnswer:
+    """:func:`post_offer`, retried as ``retry`` says (each retry a ``connect.retry`` milestone)."""
+    return await with_retries(
+        lambda attempt: post_offer(
+            target, offer_sdp, mode=mode, bearer=bearer, timeout=timeout, attempt=attempt
+        ),
+        retry,
+        deadline=deadline,
+        on_retry=_mark_retry(timeline, target.calls_url),
+    )
 
 
 async def hangup(target: Target, call_id: str, *, timeout: float) -> int:

@@ -24,13 +24,13 @@ import secrets
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from harness.errors import ConnectError, ProtocolError, ServerEventTimeout
+from harness.errors import ConnectError, ConnectionLost, ProtocolError, ServerEventTimeout
+from harness.protocol.events import INVALID_MESSAGE
 from harness.timeline import EntryKind, Timeline
 
 Event = dict[str, Any]
 Matcher = Callable[[Event], bool]
 
-INVALID_MESSAGE = "rth.invalid_message"  # timeline type recorded for a message that is not a JSON event
 _RAW_KEEP = 200  # characters of an invalid message kept on the timeline
 
 
@@ -56,7 +56,7 @@ class EventChannel:
         """Listen on an aiortc RTCDataChannel; call right after createDataChannel."""
         self._channel = channel
         channel.on("message", self.handle_message)
-        channel.on("close", lambda: self.fail(ConnectError("the data channel closed")))
+        channel.on("close", lambda: self.fail(ConnectionLost("the data channel closed")))
 
     # ---- receiving -------------------------------------------------------------------------
 
@@ -108,10 +108,10 @@ class EventChannel:
         sent.setdefault("event_id", new_event_id())
         channel = self._channel
         if self._closed is not None:
-            raise ConnectError(f"cannot send {sent['type']!r}: {self._closed}")
+            raise type(self._closed)(f"cannot send {str(sent['type'])!r}: {self._closed}")
         if channel is None or channel.readyState != "open":
             state = "missing" if channel is None else channel.readyState
-            raise ConnectError(f"cannot send {sent['type']!r}: the data channel is {state}")
+            raise ConnectError(f"cannot send {str(sent['type'])!r}: the data channel is {state}")
         channel.send(json.dumps(sent, separators=(",", ":")))
         self.timeline.record(EntryKind.SENT, sent["type"], sent)
         return sent
@@ -156,8 +156,8 @@ class EventChannel:
                 self._returned.add(index)
                 return self.received[index]
             scanned = len(self.received)
-            if self._closed is not None:
-                raise ConnectError(f"{self._closed} while waiting for {_names(types)}")
+            if self._closed is not None:  # same class: a lost connection stays one
+                raise type(self._closed)(f"{self._closed} while waiting for {_names(types)}")
             remaining = deadline - loop.time()
             if remaining <= 0:
                 raise ServerEventTimeout(f"no {_names(types)} event within {timeout:g} s")

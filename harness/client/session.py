@@ -12,26 +12,29 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
-from pydantic import SecretStr
 
 from harness.client import connect as http
 from harness.client.audio_sink import AudioCapture, CapturedAudio
-from harness.client.audio_source import Clip, PacedAudioTrack, PacingStats, PcmFrameProducer, load_wav
+from harness.client.audio_source import PacedAudioTrack, PacingStats, PcmFrameProducer
 from harness.client.datagram_arrival import DatagramArrivals
 from harness.client.events import Event, EventChannel, Matcher
 from harness.client.levels import install_fast_audio_level
-from harness.client.opus_input import OpusClip, OpusClipCache, OpusPacketProducer
+from harness.client.opus_input import OpusClipCache, OpusPacketProducer
 from harness.client.packet_levels import PacketLevelCapture
+from harness.client.playback import play_clip
+from harness.client.retry import RetryPolicy
+from harness.client.rtp_stats import RtpCounters, read_rtp_counters
 from harness.client.target import ConnectMode, Target
-from harness.errors import ConnectError, HarnessError, ProtocolError
+from harness.errors import ConnectError, ConnectionLost, HarnessError, ProtocolError
 from harness.ice import loopback_only, rtc_configuration
 from harness.protocol import SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
+from harness.protocol.faults import Network
+from harness.protocol.impairment import impair_connection
 from harness.timeline import Timeline
 
 logger = logging.getLogger(__name__)
@@ -40,14 +43,7 @@ DATA_CHANNEL_LABEL = "oai-events"
 CONNECT_TIMEOUT_S = 20.0  # the whole connect: HTTP SDP exchange, ICE/DTLS, session.created/updated
 SESSION_UPDATED_TIMEOUT_S = 5.0  # what @openai/agents-realtime waits for session.updated
 HANGUP_TIMEOUT_S = 3.0
-
-
-@dataclass
-class RtpCounters:
-    packets_sent: int | None = None
-    packets_received: int | None = None
-    packets_lost: int | None = None
-    jitter_ms: float | None = None
+DEFAULT_RETRY = RetryPolicy()  # 3 retries, 0.5 s doubling backoff with full jitter
 
 
 class SessionUpdateRejected(ProtocolError):
@@ -84,6 +80,7 @@ class RealtimeSession:
         self.datagrams = DatagramArrivals()  # kernel receive instants (first-audio at arrival)
         self._connected = asyncio.get_running_loop().create_future()
         self._closed = False
+        self._lost: ConnectionLost | None = None  # the connection failed or closed under us
 
     # ---- public surface --------------------------------------------------------------------
 
@@ -130,44 +127,9 @@ class RealtimeSession:
         """
         if self._closed:
             raise ConnectError("cannot play audio: the session is closed")
-        producer = self.producer
-        if isinstance(producer, OpusPacketProducer):
-            encoded = producer.cache.get(Path(path), gain_db=gain_db)
-            duration_s = encoded.duration_s
-        else:
-            samples = load_wav(Path(path), gain_db=gain_db)
-            duration_s = len(samples) / SAMPLE_RATE
-        info: dict[str, Any] = {"path": str(path), "duration_s": round(duration_s, 3)}
-        if gain_db:
-            info["gain_db"] = gain_db
-        state = {"started": False, "ended": False}
-
-        def on_start(pts: int) -> None:
-            state["started"] = True
-            self.timeline.mark(Milestone.INPUT_AUDIO_START, {**info, "pts": pts})
-
-        def on_end(pts: int) -> None:
-            state["ended"] = True
-            self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "pts": pts})
-
-        clip: Clip | OpusClip
-        if isinstance(producer, OpusPacketProducer):
-            clip = opus_clip = OpusClip(encoded, str(path), on_start=on_start, on_end=on_end)
-            producer.enqueue(opus_clip)
-        else:
-            clip = pcm_clip = Clip(samples, str(path), on_start=on_start, on_end=on_end)
-            producer.enqueue(pcm_clip)
-        try:
-            await clip.done
-        except BaseException:
-            if isinstance(producer, OpusPacketProducer):
-                producer.cancel(opus_clip)
-            else:
-                producer.cancel(pcm_clip)
-            raise
-        finally:
-            if state["started"] and not state["ended"]:
-                self.timeline.mark(Milestone.INPUT_AUDIO_END, {**info, "cancelled": True})
+        if self._lost is not None:
+            raise ConnectionLost(f"cannot play audio: {self._lost}")
+        await play_clip(self.producer, self.timeline, path, gain_db)
 
     async def update_session(
         self, config: Mapping[str, Any], *, timeout: float = SESSION_UPDATED_TIMEOUT_S
@@ -205,19 +167,10 @@ class RealtimeSession:
         return self.capture.end_segment()
 
     async def rtp_stats(self) -> RtpCounters:
-        """Audio RTP counters from aiortc's getStats: packets sent, received, lost, and the
-        received stream's interarrival jitter (RTP units of 1/48000 s, given in ms). The
+        """Audio RTP counters of both directions (:mod:`harness.client.rtp_stats`). The
         non-decoding path takes the receiver's packets over, so it counts them itself, with
         aiortc's own ``StreamStatistics``."""
-        counters = RtpCounters()
-        for report in (await self.pc.getStats()).values():
-            kind = getattr(report, "type", None)
-            if kind == "outbound-rtp" and getattr(report, "kind", None) == "audio":
-                counters.packets_sent = int(report.packetsSent)
-            elif kind == "inbound-rtp" and getattr(report, "kind", None) == "audio":
-                counters.packets_received = int(report.packetsReceived)
-                counters.packets_lost = int(report.packetsLost)
-                counters.jitter_ms = round(float(report.jitter) * 1000 / SAMPLE_RATE, 3)
+        counters = await read_rtp_counters(self.pc)
         if isinstance(self.capture, PacketLevelCapture):  # its packets never reach aiortc's counters
             stream = self.capture.meter.stream
             if stream.packets_received:
@@ -253,13 +206,19 @@ class RealtimeSession:
         timeout: float = CONNECT_TIMEOUT_S,
         opus_clips: OpusClipCache | None = None,
         decode_output: bool = True,
+        retry: RetryPolicy = DEFAULT_RETRY,
+        network: Network | None = None,
     ) -> RealtimeSession:
-        """Set up the call and configure the session; raises ConnectError / AuthenticationError /
-        ServerEventTimeout (all HarnessError) and closes everything it opened on failure.
+        """Set up the call and configure the session; raises ConnectError (HttpStatusError,
+        AuthenticationError) / ServerEventTimeout (all HarnessError) and closes everything it
+        opened on failure.
 
         ``session_config`` is the ``session`` object of the session.update sent after
         session.created (``type`` defaults to "realtime"); None sends no update, and the session
-        is ready at session.created. ``timeout`` bounds the whole connect.
+        is ready at session.created. ``timeout`` bounds the whole connect, retries included:
+        429/5xx answers to the session-creating requests are retried as ``retry`` says (each
+        retry a ``connect.retry`` milestone). ``network`` impairs the RTP this side sends
+        (:mod:`harness.protocol.impairment`), whatever the target.
 
         The load path (both default off, each usable alone): ``opus_clips`` sends pre-encoded
         Opus from that per-process cache instead of PCM frames aiortc encodes
@@ -275,9 +234,10 @@ class RealtimeSession:
             opus_clips=opus_clips,
             decode_output=decode_output,
         )
+        deadline = asyncio.get_running_loop().time() + timeout
         try:
             async with asyncio.timeout(timeout):
-                await session._connect(session_config, timeout)
+                await session._connect(session_config, timeout, deadline, retry, network)
         except TimeoutError:
             phase = session._phase()
             await session.close()
@@ -296,27 +256,35 @@ class RealtimeSession:
                 return f"last step: {entry.type}"
         return "not started"
 
-    async def _connect(self, session_config: Mapping[str, Any] | None, timeout: float) -> None:
+    async def _connect(
+        self,
+        session_config: Mapping[str, Any] | None,
+        timeout: float,
+        deadline: float,
+        retry: RetryPolicy,
+        network: Network | None,
+    ) -> None:
         target, timeline = self.target, self.timeline
-        timeline.mark(
-            Milestone.CONNECT_START, {"url": target.calls_url, "mode": str(self.mode), "model": target.model}
-        )
-        bearer: SecretStr = target.api_key
-        if self.mode is ConnectMode.EPHEMERAL:
-            secret = await http.create_client_secret(target, timeout=timeout)
-            bearer = secret.value
-            timeline.mark(Milestone.CLIENT_SECRET_CREATED, {"expires_at": secret.expires_at})
+        start: dict[str, Any] = {"url": target.calls_url, "mode": str(self.mode), "model": target.model}
+        if network is not None:
+            start["network"] = network.model_dump(exclude_defaults=True)
+        timeline.mark(Milestone.CONNECT_START, start)
 
+        bearer = await http.authorise(
+            target, self.mode, timeline, timeout=timeout, retry=retry, deadline=deadline
+        )
         self._wire_peer_connection()
         with loopback_only(target.is_loopback):
             await self.pc.setLocalDescription(await self.pc.createOffer())
         self._stamp_datagrams()
+        impair_connection(self.pc, outgoing=network, incoming=None, salt="client")
         offer = self.local_sdp = self.pc.localDescription.sdp
         timeline.mark(
             Milestone.SDP_OFFER_CREATED, {"bytes": len(offer), "candidates": offer.count("a=candidate:")}
         )
-
-        answer = await http.post_offer(target, offer, mode=self.mode, bearer=bearer, timeout=timeout)
+        answer = await http.exchange_offer(
+            target, offer, self.mode, bearer, timeline, timeout=timeout, retry=retry, deadline=deadline
+        )
         self.call_id, self.remote_sdp = answer.call_id, answer.sdp
         timeline.mark(Milestone.SDP_ANSWER_RECEIVED, {"call_id": answer.call_id, "status": answer.status})
         try:
@@ -377,11 +345,13 @@ class RealtimeSession:
             state = pc.connectionState
             if state == "connected":
                 timeline.mark(Milestone.PEER_CONNECTED)
-            elif state in ("failed", "closed"):
-                error = ConnectError(f"the WebRTC connection to {self.target.base_url} {state}")
+            elif state in ("failed", "closed") and not self._closed:
+                error = ConnectionLost(f"the WebRTC connection to {self.target.base_url} {state}")
                 if not self._connected.done():
                     self._connected.set_exception(error)
                 self.events.fail(error)
+                self._lost = error
+                self.producer.clear(error)  # a waiting play() ends too: nothing sends its audio
 
     # ---- teardown --------------------------------------------------------------------------
 

@@ -39,16 +39,21 @@ class Target:
     """A Realtime API endpoint, e.g. ``Target("https://api.openai.com/v1", key, "gpt-realtime")``.
 
     ``call_headers`` are extra HTTP headers for the call-creation request (``POST /realtime/calls``)
-    only, never for client secrets or hangup. They are opaque here on purpose: the client mirrors
-    the public API and knows nothing of what a particular server makes of them (the runner puts
-    the stand-in's persona header there, ``harness.protocol.standin``). They are not secret: keys
-    and cookies are refused (credentials go in ``api_key``), as are the headers the client sets.
+    only, never for client secrets or hangup; ``secret_headers`` the same for ``POST
+    /realtime/client_secrets``. They are opaque here on purpose: the client mirrors the public
+    API and knows nothing of what a particular server makes of them (the runner puts the
+    stand-in's persona and faults headers there, ``harness.protocol.standin``). They are not
+    secret: keys and cookies are refused (credentials go in ``api_key``), as are the headers the
+    client sets. ``attempt_header``, when set, names a header in which those two requests carry
+    their attempt number (1, then 2, ... when retried); only a server that asks for it gets it.
     """
 
     base_url: str
     api_key: SecretStr
     model: str
     call_headers: tuple[tuple[str, str], ...] = field(repr=False)  # may be long (an encoded file)
+    secret_headers: tuple[tuple[str, str], ...] = field(repr=False)
+    attempt_header: str | None
 
     def __init__(
         self,
@@ -56,6 +61,9 @@ class Target:
         api_key: str | SecretStr,
         model: str = DEFAULT_MODEL,
         call_headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        *,
+        secret_headers: Mapping[str, str] | Iterable[tuple[str, str]] = (),
+        attempt_header: str | None = None,
     ) -> None:
         url = base_url.strip().rstrip("/")
         problem = base_url_problem(url)
@@ -67,6 +75,10 @@ class Target:
         object.__setattr__(self, "api_key", key)
         object.__setattr__(self, "model", model)
         object.__setattr__(self, "call_headers", _checked_headers(dict(call_headers)))
+        object.__setattr__(self, "secret_headers", _checked_headers(dict(secret_headers)))
+        if attempt_header is not None:
+            _checked_headers({attempt_header: "1"})
+        object.__setattr__(self, "attempt_header", attempt_header)
 
     @property
     def host(self) -> str:
@@ -81,6 +93,17 @@ class Target:
     @property
     def calls_url(self) -> str:
         return f"{self.base_url}/realtime/calls"
+
+    @property
+    def client_secrets_url(self) -> str:
+        return f"{self.base_url}/realtime/client_secrets"
+
+    def attempt(self, headers: Iterable[tuple[str, str]], number: int) -> dict[str, str]:
+        """``headers`` plus the attempt number, when this target asks for it."""
+        numbered = dict(headers)
+        if self.attempt_header is not None:
+            numbered[self.attempt_header] = str(number)
+        return numbered
 
     def hangup_url(self, call_id: str) -> str:
         return f"{self.base_url}/realtime/calls/{call_id}/hangup"

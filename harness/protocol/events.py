@@ -14,6 +14,11 @@ if TYPE_CHECKING:  # pydantic and openai load on the first check: importing the 
     from pydantic import BaseModel, TypeAdapter
 
 
+# The timeline type the client records for a data-channel message that is not a JSON event (the
+# scoring step counts them): not a protocol event, so no openai type has it.
+INVALID_MESSAGE = "rth.invalid_message"
+
+
 class ClientEventType(StrEnum):
     SESSION_UPDATE = "session.update"
     INPUT_AUDIO_BUFFER_APPEND = "input_audio_buffer.append"

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 class Milestone(StrEnum):
     CONNECT_START = "connect.start"
+    CONNECT_RETRY = "connect.retry"  # a session-creating request answered 429/5xx, about to be retried
     CLIENT_SECRET_CREATED = "connect.client_secret_created"
     SDP_OFFER_CREATED = "connect.sdp_offer_created"
     SDP_ANSWER_RECEIVED = "connect.sdp_answer_received"

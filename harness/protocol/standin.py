@@ -1,4 +1,5 @@
-"""Wire extensions only our stand-in speaks: the per-call persona header, the worker header.
+"""Wire extensions only our stand-in speaks: the per-call persona and faults headers, the attempt
+header, the worker header.
 
 A scenario's persona (reply rules, see ``harness/server/persona.py``) travels with the call, so
 calls running at the same time on one stand-in each get their own::
@@ -11,6 +12,12 @@ is neither; '=' padding is optional on the way in. The text is at most :data:`MA
 (the encoded value then fits the stand-in's header size limit, :data:`MAX_HEADER_CHARS`). The
 header is sent only to our stand-in (the runner decides, see ``harness/runner/targets.py``); a
 call without it gets the server's default persona (``rth serve --persona``).
+
+A scenario's faults (:mod:`harness.protocol.faults`) travel the same way, as the JSON list of
+its fault entries in ``X-Rth-Faults`` (:data:`FAULTS_HEADER`), on the requests that create its
+session (``POST /realtime/client_secrets`` and ``POST /realtime/calls``). The client numbers the
+attempts of a retried request in ``X-Rth-Attempt`` (:data:`ATTEMPT_HEADER`: 1, 2, ...), so a
+fault that answers only the first ``times`` attempts needs no state on the server.
 
 A stand-in started with ``--workers N`` names the process that answered each HTTP request in a
 response header, ``X-Rth-Worker: <pid>`` (:data:`WORKER_HEADER`), so a load test can see how its
@@ -26,6 +33,8 @@ import base64
 import re
 
 PERSONA_HEADER = "X-Rth-Persona"
+FAULTS_HEADER = "X-Rth-Faults"
+ATTEMPT_HEADER = "X-Rth-Attempt"
 WORKER_HEADER = "X-Rth-Worker"
 MAX_PERSONA_BYTES = 48 * 1024
 MAX_HEADER_CHARS = 64 * 1024  # base64 of MAX_PERSONA_BYTES: 4 characters per 3 bytes
@@ -34,16 +43,24 @@ _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
 
 def encode_persona(text: str) -> str:
     """The header value for a persona file's text; ValueError when the text is too large."""
-    raw = text.encode("utf-8")
-    if len(raw) > MAX_PERSONA_BYTES:
-        raise ValueError(
-            f"persona is {len(raw)} bytes, more than a call header carries ({MAX_PERSONA_BYTES})"
-        )
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return encode_header_text(text, "persona")
 
 
 def decode_persona(value: str) -> str:
     """The persona text in a header value; ValueError saying what is wrong with it."""
+    return decode_header_text(value)
+
+
+def encode_header_text(text: str, what: str) -> str:
+    """Text as a header value (base64url, no padding); ValueError naming ``what`` when too large."""
+    raw = text.encode("utf-8")
+    if len(raw) > MAX_PERSONA_BYTES:
+        raise ValueError(f"{what} is {len(raw)} bytes, more than a call header carries ({MAX_PERSONA_BYTES})")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_header_text(value: str) -> str:
+    """The text in a base64url header value; ValueError saying what is wrong with it."""
     value = value.strip()
     if not value:
         raise ValueError("empty value")

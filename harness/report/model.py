@@ -18,7 +18,8 @@ REPORT_SCHEMA_VERSION = 2
 
 
 class FailureKind(StrEnum):
-    CONNECT = "connect"
+    CONNECT = "connect"  # the call could not be set up (refused, HTTP errors after retries, no answer)
+    DISCONNECTED = "disconnected"  # a connected call lost its peer connection or data channel
     TIMEOUT = "timeout"
     PROTOCOL = "protocol"
     EXPECTATION = "expectation"
@@ -91,6 +92,12 @@ class RtpStats(BaseModel):
     jitter_ms: float | None = Field(
         default=None, description="Interarrival jitter (RFC 3550) of received audio"
     )
+    remote_packets_lost: int | None = Field(
+        default=None, description="Of the packets sent, those the far end reported lost (RTCP)"
+    )
+    remote_jitter_ms: float | None = Field(
+        default=None, description="Jitter of the audio sent, as the far end reported it (RTCP)"
+    )
 
 
 class ScenarioFile(BaseModel):
@@ -150,6 +157,10 @@ class ScenarioReport(BaseModel):
     turns: list[TurnReport] = Field(default_factory=list)
     pooled_input_wer: PooledWer | None = None
     error_events: int = 0
+    invalid_messages: int = Field(
+        default=0, description="Data-channel messages that were not JSON events (kept on the timeline)"
+    )
+    connect_retries: int = Field(default=0, description="Session-creating requests retried (429/5xx)")
     error: str | None = None
     failure_kind: FailureKind | None = None
     instance: str | None = Field(

@@ -9,6 +9,7 @@ from typing import Any
 from harness.client import ConnectMode
 from harness.errors import TargetError
 from harness.protocol import DEFAULT_MODEL
+from harness.protocol.faults import NetworkSpec
 from harness.protocol.urls import base_url_problem, redact_url
 
 LOCAL_TARGET = "local"
@@ -42,6 +43,8 @@ class RunOptions:
     # are oversubscribed (docs/performance.md); the default stays until that is settled.
     standin_in_process: bool = True
     render: bool = True  # junit.xml, summary.md and index.html at the end
+    # Impair the RTP the client sends (`--client-network`), for scenarios without their own.
+    client_network: NetworkSpec | None = None
 
     def __post_init__(self) -> None:
         check_target(self.target)  # before anything is written: the target is recorded in the report
@@ -57,4 +60,7 @@ class RunOptions:
             "matrix": self.matrix,
             "prices": str(self.prices) if self.prices else None,
             "concurrency": self.concurrency,
+            "client_network": self.client_network
+            if isinstance(self.client_network, str | None)
+            else self.client_network.model_dump(),
         }

@@ -47,7 +47,16 @@ async def run_suite(
             async def run_planned(position: int, planned: PlannedRun) -> None:
                 async with slots:
                     resolved = await targets.get(planned.scenario)
-                    await run_session(planned, resolved, run_dir, pool, watcher, options.connect, position)
+                    await run_session(
+                        planned,
+                        resolved,
+                        run_dir,
+                        pool,
+                        watcher,
+                        options.connect,
+                        position,
+                        network=options.client_network,
+                    )
 
             async with asyncio.TaskGroup() as group:
                 for position, planned in enumerate(plan):

@@ -19,12 +19,13 @@ from typing import IO, Any, Protocol
 from harness.client import ConnectMode, RealtimeSession
 from harness.client.opus_input import OpusClipCache
 from harness.errors import HarnessError
+from harness.protocol.faults import NetworkSpec, network_of
 from harness.report.model import FailureKind, ScenarioReport
 from harness.runner.plan import PlannedRun, voice_of
 from harness.runner.progress import RunObserver
 from harness.runner.speech import ClipCache
 from harness.runner.targets import ResolvedTarget, connect_mode, model_name, scenario_target
-from harness.runner.turns import await_input_transcriptions, run_turns
+from harness.runner.turns import await_input_transcriptions, classify, run_turns
 from harness.runner.workers import CpuPool
 from harness.scenario import Scenario
 from harness.scoring import SessionRecord, TurnRecord, score_session
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 TRANSCRIPTION_GRACE_S = 10.0
 RTP_STATS_TIMEOUT_S = 1.0
+CLOSE_TIMEOUT_S = 10.0  # hang-up (3 s) and closing the peer connection
 
 # Used when a scenario does not say: push-to-talk turns with input transcription, so a scenario
 # written for the stand-in behaves the same against the live API (whose default is server_vad).
@@ -81,15 +83,19 @@ class SessionDriver:
         record_output: bool = True,
         clip_cache: ClipCache | None = None,
         opus_clips: OpusClipCache | None = None,
+        network: NetworkSpec | None = None,
     ) -> None:
         """``opus_clips`` puts the session on the client's load path: pre-encoded input from that
         per-process cache and, as it records no reply audio, onsets at packet arrival without
-        decoding (``record_output`` must then be False)."""
+        decoding (``record_output`` must then be False). ``network`` impairs the RTP the client
+        sends, unless the scenario says otherwise (``client_network``)."""
         self.planned = planned
         self.model = planned.variant.get("model") or model_name(planned.scenario, resolved.target.model)
         self.resolved, self.connect_mode = resolved, connect
         self.timeline, self.audio_dir, self.pool = timeline, audio_dir, pool
         self.record_output, self.clip_cache, self.opus_clips = record_output, clip_cache, opus_clips
+        spec = planned.scenario.client_network or network
+        self.network = network_of(spec) if spec is not None else None
         self.turns: list[TurnRecord] = []
         self.session: RealtimeSession | None = None
         self.error: tuple[str, FailureKind] | None = None
@@ -111,6 +117,7 @@ class SessionDriver:
                 mode=connect_mode(scenario, self.connect_mode),
                 opus_clips=self.opus_clips,
                 decode_output=self.opus_clips is None or self.record_output,
+                network=self.network,
             )
             if on_connected is not None:
                 on_connected(self.session)
@@ -127,7 +134,7 @@ class SessionDriver:
             self.timeline.turn = None
             await await_input_transcriptions(self.session, TRANSCRIPTION_GRACE_S)
         except HarnessError as exc:
-            kind = FailureKind.CONNECT if self.session is None else FailureKind.PROTOCOL
+            kind = FailureKind.CONNECT if self.session is None else classify(exc)
             self.error = (str(exc), kind)
         except (asyncio.CancelledError, KeyboardInterrupt):
             self.error = ("interrupted", FailureKind.INTERRUPTED)
@@ -137,12 +144,17 @@ class SessionDriver:
             self.error = (f"internal error {type(exc).__name__}: {exc}", FailureKind.INTERNAL)
 
     async def close(self) -> None:
-        """Read the RTP counters, then hang up (shielded: an interrupt must not leave the call open)."""
+        """Read the RTP counters, then hang up (shielded: an interrupt must not leave the call open;
+        bounded: a peer connection that will not close must not hold the session's report)."""
         if self.session is not None:
             with contextlib.suppress(Exception):  # counters are a nicety; the hang-up is not
                 async with asyncio.timeout(RTP_STATS_TIMEOUT_S):
                     self.rtp = dataclasses.asdict(await self.session.rtp_stats())
-            await asyncio.shield(self.session.close())
+            try:
+                async with asyncio.timeout(CLOSE_TIMEOUT_S):
+                    await asyncio.shield(self.session.close())
+            except TimeoutError:
+                logger.warning("session %s: closing took over %g s", self.planned.instance, CLOSE_TIMEOUT_S)
 
     def record(self, root: Path) -> SessionRecord:
         planned, timeline, session = self.planned, self.timeline, self.session
@@ -175,13 +187,16 @@ async def run_session(
     position: int,
     *,
     clip_cache: ClipCache | None = None,
+    network: NetworkSpec | None = None,
 ) -> ScenarioReport:
     """Run one planned session and score it; the report goes into ``store`` at plan ``position``
     whatever happens (errors; on Ctrl-C it is kept, then the interruption goes on)."""
     timeline = Timeline(planned.instance, stream=store.timeline)
     audio_dir = store.path / "audio" / planned.instance
     audio_dir.mkdir(parents=True, exist_ok=True)
-    driver = SessionDriver(planned, resolved, connect, timeline, audio_dir, pool, clip_cache=clip_cache)
+    driver = SessionDriver(
+        planned, resolved, connect, timeline, audio_dir, pool, clip_cache=clip_cache, network=network
+    )
     observer.session_started(planned.instance)
     try:
         await driver.drive(on_turn=lambda turn: observer.turn_started(planned.instance, turn.label))

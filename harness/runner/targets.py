@@ -20,6 +20,8 @@ from typing import Any, Protocol
 from harness.client import ConnectMode, Target
 from harness.errors import ScenarioError, TargetError
 from harness.protocol import PERSONA_HEADER, encode_persona
+from harness.protocol.faults import encode_faults
+from harness.protocol.standin import ATTEMPT_HEADER, FAULTS_HEADER
 from harness.runner.options import LOCAL_TARGET, RunOptions, check_target
 from harness.scenario import Scenario
 
@@ -41,17 +43,38 @@ class ResolvedTarget:
 
 
 def scenario_target(resolved: ResolvedTarget, scenario: Scenario, model: str) -> Target:
-    """The Target of one scenario's call: ``model``, plus the scenario's persona in the
-    ``X-Rth-Persona`` header when the target is our stand-in (never sent elsewhere).
+    """The Target of one scenario's call: ``model``, plus, when the target is our stand-in (never
+    sent elsewhere), the scenario's persona (``X-Rth-Persona``) and faults (``X-Rth-Faults``, on
+    the client secret request too) and the attempt numbers of retried requests (``X-Rth-Attempt``).
 
-    The persona travels with the call, so scenarios on one stand-in never share server state and
-    may run at the same time. Raises :class:`ScenarioError` for a persona file that cannot be sent.
+    Persona and faults travel with the call, so scenarios on one stand-in never share server
+    state and may run at the same time. Raises :class:`ScenarioError` for a persona file that
+    cannot be sent, or for faults asked of a target that is not our stand-in (no other server
+    would inject them: the scenario would pass without its faults).
     """
     base = resolved.target
     headers = dict(base.call_headers)
+    secret_headers = dict(base.secret_headers)
     if scenario.persona is not None and resolved.is_standin:
         headers[PERSONA_HEADER] = _persona_header(scenario.persona)
-    return Target(base.base_url, base.api_key, model=model, call_headers=headers)
+    if scenario.faults:
+        if not resolved.is_standin:
+            raise ScenarioError(
+                f"scenario {scenario.name!r} has `faults:`, which only rth's stand-in injects; run it "
+                f"with --target local or a loopback `rth serve` URL, not {base.base_url}"
+            )
+        try:
+            secret_headers[FAULTS_HEADER] = headers[FAULTS_HEADER] = encode_faults(scenario.faults)
+        except ValueError as exc:
+            raise ScenarioError(f"scenario {scenario.name!r}: {exc}") from None
+    return Target(
+        base.base_url,
+        base.api_key,
+        model=model,
+        call_headers=headers,
+        secret_headers=secret_headers,
+        attempt_header=ATTEMPT_HEADER if resolved.is_standin else base.attempt_header,
+    )
 
 
 def _persona_header(path: Path) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.client import RealtimeSession
-from harness.errors import HarnessError, ServerEventTimeout
+from harness.errors import ConnectionLost, HarnessError, ServerEventTimeout
 from harness.metrics.latency import ROLE_TURN
 from harness.protocol import Milestone, ServerEventType
 from harness.report.model import FailureKind
@@ -87,9 +87,12 @@ async def _until_quiet(session: RealtimeSession) -> None:
         await asyncio.sleep(QUIET_POLL_S)
 
 
-def _classify(error: BaseException) -> FailureKind:
+def classify(error: BaseException) -> FailureKind:
+    """The failure kind of an error raised while a connected session ran."""
     if isinstance(error, ServerEventTimeout | TimeoutError):
         return FailureKind.TIMEOUT
+    if isinstance(error, ConnectionLost):
+        return FailureKind.DISCONNECTED
     return FailureKind.PROTOCOL
 
 
@@ -129,7 +132,7 @@ async def run_turn(
         if turn.say is None:
             await switch.ensure(session, record.mode)
     except HarnessError as exc:
-        record.error, record.failure_kind = str(exc), _classify(exc)
+        record.error, record.failure_kind = str(exc), classify(exc)
         return
     timeline.mark(Milestone.TURN_START, {"name": record.label, "mode": record.mode})
     turn_start = ctx.anchor = timeline.now()
@@ -144,7 +147,7 @@ async def run_turn(
             await run_action(ctx, action)
         await await_playout(session, turn_start)
     except HarnessError as exc:
-        record.error, record.failure_kind = str(exc), _classify(exc)
+        record.error, record.failure_kind = str(exc), classify(exc)
     except asyncio.CancelledError:
         record.error, record.failure_kind = "interrupted", FailureKind.INTERRUPTED
         raise

@@ -52,8 +52,14 @@ def _marks(node: yaml.Node, path: DataPath, out: dict[DataPath, Location]) -> No
             _marks(item, (*path, index), out)
 
 
-def read_yaml(path: Path) -> YamlDocument:
-    """Parse one file; raise :class:`ScenarioError` naming the line for syntax errors."""
+SCENARIO_MAPPING = (
+    "a scenario file must be a mapping with 'name' and 'turns' (or a suite with 'scenarios'/'include')"
+)
+
+
+def read_yaml(path: Path, *, mapping: str = SCENARIO_MAPPING) -> YamlDocument:
+    """Parse one file; raise :class:`ScenarioError` naming the line for syntax errors, and saying
+    ``mapping`` (what the file should hold) when it is not a mapping."""
     try:
         raw = path.read_bytes()
         text = raw.decode("utf-8")
@@ -87,10 +93,7 @@ def read_yaml(path: Path) -> YamlDocument:
     except yaml.YAMLError as exc:  # anything else PyYAML refuses, without a mark
         raise ScenarioError(f"{path}: invalid YAML: {' '.join(str(exc).split())}; fix the syntax") from None
     if not isinstance(data, dict) or node is None:
-        raise ScenarioError(
-            f"{path}:1:1: a scenario file must be a mapping with 'name' and 'turns' "
-            "(or a suite with 'scenarios'/'include')"
-        )
+        raise ScenarioError(f"{path}:1:1: {mapping}")
     marks: dict[DataPath, Location] = {}
     _marks(node, (), marks)
     return YamlDocument(path=path, data=data, marks=marks)
@@ -182,7 +185,8 @@ def format_validation_errors(
             continue  # an echo of an error reported deeper inside the same item
         at_key = details["type"] == "extra_forbidden" or "[key]" in details["loc"]
         location = _locate(path, document.marks, at_key=at_key)
-        text = f"{document.path}:{location[0]}:{location[1]}: {field_name(path)}: {_message(details, path)}"
+        problem = " ".join(_message(details, path).split())  # one line, whatever the input echoed
+        text = f"{document.path}:{location[0]}:{location[1]}: {field_name(path)}: {problem}"
         lines.append((location, text))
     unique = dict.fromkeys(text for _, text in sorted(lines, key=lambda pair: pair[0]))
     return list(unique)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from harness.protocol import ServerEventType
+from harness.protocol.faults import Fault, NetworkSpec
 from harness.protocol.urls import base_url_problem
 from harness.scenario._base import Strict, deep_merge
 from harness.scenario.actions import (
@@ -115,6 +116,16 @@ class _Shared(Strict):
         description="Reply rules (YAML, see examples/personas/) for the stand-in, relative to this file; "
         "sent with this scenario's call to 'local' or a loopback URL (rth serve), never to other targets",
     )
+    faults: tuple[Fault, ...] = Field(
+        default=(),
+        description="Faults the stand-in injects into this scenario's call (HTTP errors, drops, event "
+        "and RTP faults; docs/reliability.md); sent with the call to 'local' or a loopback URL only",
+    )
+    client_network: NetworkSpec | None = Field(
+        default=None,
+        description="Impair the RTP the client sends: a preset (lossy-wifi, 3g, edge) or "
+        "{loss_percent, jitter_ms, rate_kbit_s, seed}; overrides `rth run --client-network`",
+    )
     session: SessionConfig = Field(
         default_factory=SessionConfig, description="The session object sent with session.update"
     )
@@ -215,7 +226,7 @@ def apply_defaults(scenario: Scenario, defaults: _Shared, suite: str | None = No
     """The scenario with a suite's defaults under it: what the scenario sets wins, mappings
     (session, expectations) merge key by key, tags add up (the suite's name becomes a tag)."""
     update: dict[str, Any] = {}
-    for name in ("target", "connect", "model", "persona", "caller_voice"):
+    for name in ("target", "connect", "model", "persona", "caller_voice", "faults", "client_network"):
         if name in defaults.model_fields_set and name not in scenario.model_fields_set:
             update[name] = getattr(defaults, name)
     for name, model in (

@@ -21,7 +21,8 @@ from harness.metrics import (
     score_wer,
     session_latency,
 )
-from harness.protocol import ServerEventType
+from harness.protocol import Milestone, ServerEventType
+from harness.protocol.events import INVALID_MESSAGE
 from harness.report.model import FailureKind, RtpStats, ScenarioReport, TurnReport, Verdict
 from harness.scoring.record import SessionRecord, TurnRecord
 from harness.scoring.transcripts import (
@@ -145,6 +146,8 @@ def score_session(record: SessionRecord, recogniser: Recogniser | None = recogni
         duration_s=record.duration_s,
         connect_ms=dict(latency.connect),
         error_events=len(events.of_type(ServerEventType.ERROR)),
+        invalid_messages=sum(1 for e in record.entries if e.type == INVALID_MESSAGE),
+        connect_retries=sum(1 for e in record.entries if e.type == Milestone.CONNECT_RETRY),
         turns=turns,
         pooled_input_wer=pooled(t.input_wer for t in turns),
         pooled_output_wer=pooled(t.output_wer for t in turns),

@@ -19,6 +19,8 @@ from aiortc import RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
 from harness.ice import rtc_configuration
+from harness.protocol.faults import Fault, rtp_network
+from harness.protocol.impairment import TransportImpairment, impair_connection
 from harness.server.asr import Recognizer
 from harness.server.asr_cache import PacketLog, TranscriptCache
 from harness.server.audio_in import InputAudioBuffer, consume_track, drain
@@ -27,6 +29,7 @@ from harness.server.config import ServerConfig
 from harness.server.conversation import Conversation
 from harness.server.decode_gate import DecodeGate, install_decode_gate
 from harness.server.errors import ApiError
+from harness.server.event_faults import EventFaults
 from harness.server.events import error_event
 from harness.server.ids import new_id
 from harness.server.opus_replies import EncodedVoice
@@ -69,7 +72,8 @@ class Call:
     """A call from its SDP offer to its hangup; ``id`` is the ``rtc_...`` of the Location header.
 
     ``persona`` is this call's reply rules, fixed for its lifetime (the call's own from its
-    ``X-Rth-Persona`` header, else the server default).
+    ``X-Rth-Persona`` header, else the server default); ``faults`` what it injects (the server's,
+    then the call's own; see :mod:`harness.server.faults`).
     """
 
     def __init__(
@@ -78,8 +82,14 @@ class Call:
         session_config: dict[str, Any],
         persona: Persona,
         on_closed: Callable[[Call], None],
+        faults: tuple[Fault, ...] = (),
     ) -> None:
         self.id = new_id("rtc")
+        self.faults = faults
+        self._event_faults = (
+            EventFaults(faults, self._send_text, self._close_channel, self.close_soon) if faults else None
+        )
+        self.impairment: TransportImpairment | None = None
         self._on_closed = on_closed
         self.pc = RTCPeerConnection(configuration=rtc_configuration())
         self._load = engines.config.load
@@ -126,6 +136,12 @@ class Call:
         except Exception as exc:
             logger.info("call %s: offer rejected: %s", self.id, exc)
             raise ApiError(INVALID_OFFER, code="invalid_offer") from None
+        self.impairment = impair_connection(
+            self.pc,
+            outgoing=rtp_network(self.faults, "to_client"),
+            incoming=rtp_network(self.faults, "from_client"),
+            salt="standin",
+        )
         if transceiver is None or transceiver.currentDirection not in ("sendrecv", "sendonly"):
             # Nobody pulls the track: drive its clock ourselves so responses still play out.
             self._spawn(drain(self.track), "rth-drain")
@@ -147,6 +163,10 @@ class Call:
 
     async def _close(self) -> None:
         self._timer.cancel()
+        if self._event_faults is not None:
+            self._event_faults.close()
+        if self.impairment is not None:
+            logger.info("call %s: RTP impairment %s", self.id, self.impairment.summary())
         await self.conversation.close()
         self.track.stop()
         for task in self._tasks:
@@ -157,25 +177,33 @@ class Call:
         self._on_closed(self)
 
     def _send(self, event: dict[str, Any]) -> None:
+        if self._event_faults is not None:
+            self._event_faults.send(event)
+        else:
+            self._send_text(json.dumps(event, separators=(",", ":")))
+
+    def _send_text(self, text: str) -> None:
         channel = self._channel
         if channel is None or channel.readyState != "open":
             return
-        text = json.dumps(event, separators=(",", ":"))
         try:
             channel.send(text)
         except ValueError:  # more than the peer's a=max-message-size: it learns why instead
+            type_ = str(json.loads(text).get("type"))
             logger.warning(
-                "call %s: a %d-character %s event is too large for the peer",
-                self.id,
-                len(text),
-                event["type"],
+                "call %s: a %d-character %s event is too large for the peer", self.id, len(text), type_
             )
             too_large = ApiError(
-                f"The server event '{event['type']}' ({len(text)} characters) is larger than this peer's "
+                f"The server event '{type_}' ({len(text)} characters) is larger than this peer's "
                 "SDP a=max-message-size allows; it was not sent.",
                 code=None,
             )
             channel.send(json.dumps(error_event(too_large, None), separators=(",", ":")))
+
+    def _close_channel(self) -> None:
+        """The ``drop_data_channel`` fault: the channel goes, the call's audio stays."""
+        if self._channel is not None:
+            self._channel.close()
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None], name: str) -> None:
         task = asyncio.create_task(coroutine, name=f"{name}-{self.id}")
@@ -187,6 +215,8 @@ class Call:
         if self._channel is None:
             self._channel = channel
             self.conversation.open()
+            if self._event_faults is not None:
+                self._event_faults.channel_opened()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if track.kind == "audio":

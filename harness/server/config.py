@@ -10,6 +10,7 @@ from pathlib import Path
 
 from harness.errors import UsageError
 from harness.protocol import DEFAULT_MODEL
+from harness.protocol.faults import Fault
 from harness.server.persona import Persona
 
 DEFAULT_INSTRUCTIONS = (
@@ -63,6 +64,9 @@ class ServerConfig:
     needs. ``workers`` > 1 runs that many server processes on one port (:func:`serve` only; see
     :mod:`harness.server.workers`).
 
+    ``faults`` (``rth serve --faults FILE.yaml``): what every call gets injected (HTTP errors,
+    event and RTP faults; docs/reliability.md), before the faults a call brings itself.
+
     ``timing_log_path`` (``rth serve --timing-log FILE``): each complete timing record is also
     appended there as a JSON line (:func:`harness.server.timing.read_timing_log`), for a runner
     in another process.
@@ -93,6 +97,7 @@ class ServerConfig:
     load: bool = False
     workers: int = 1
     timing_log_path: Path | None = None
+    faults: tuple[Fault, ...] = ()
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
     def __post_init__(self) -> None:

@@ -30,6 +30,7 @@ class ApiError(HarnessError):
         status: int = 400,
         param: str | None = None,
         type: str = "invalid_request_error",
+        headers: dict[str, str] | None = None,
     ) -> None:
         message = one_line(message, MAX_MESSAGE_CHARS)
         super().__init__(message)
@@ -38,6 +39,7 @@ class ApiError(HarnessError):
         self.status = status
         self.param = None if param is None else _clip(param, MAX_PARAM_CHARS)
         self.type = type
+        self.headers = headers or {}  # extra HTTP headers of the answer (Retry-After)
 
     def error_object(self) -> dict[str, Any]:
         """The inner ``error`` object of an HTTP error body."""

@@ -3,8 +3,9 @@
 Every non-2xx answer is ``{"error": {"message", "type", "param", "code"}}`` with all four keys.
 Browser pages post cross-origin with an ephemeral key, so preflights under ``/v1/realtime/`` are
 answered and ``Location`` is exposed. Keys never reach logs or messages. A call may bring its own
-persona in the ``X-Rth-Persona`` header (:mod:`harness.protocol.standin`), the stand-in's one
-extension of the API.
+persona in the ``X-Rth-Persona`` header and its own faults in ``X-Rth-Faults``
+(:mod:`harness.protocol.standin`), the stand-in's extensions of the API; injected faults are
+:mod:`harness.server.faults`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from harness.server import playground, session, wire
 from harness.server.call import INVALID_OFFER, Call, Engines
 from harness.server.cluster import FORWARDED_HEADER, Siblings
 from harness.server.errors import MAX_PARAM_CHARS, ApiError, invalid_value, one_line, shown
+from harness.server.faults import ServerFaults, request_attempt, request_faults
 from harness.server.keys import DEFAULT_TTL_SECONDS, MAX_TTL_SECONDS, MIN_TTL_SECONDS, KeyKind, KeyStore
 from harness.server.persona import Persona, PersonaError, parse_persona_text
 
@@ -62,7 +64,7 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         response = await handler(request)
     except ApiError as error:
-        response = web.json_response(error.http_body(), status=error.status)
+        response = web.json_response(error.http_body(), status=error.status, headers=error.headers)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -106,6 +108,7 @@ class Api:
         self._calls = calls
         self._siblings = siblings
         self._worker = worker
+        self._faults = ServerFaults(self._config.faults)
 
     def app(self) -> web.Application:
         app = self._new_app()
@@ -130,7 +133,9 @@ class Api:
     async def create_call(self, request: web.Request) -> web.Response:
         principal = self._keys.authenticate(request.headers.get("Authorization"))
         persona = _call_persona(request) or self._engines.default_persona
+        own_faults = request_faults(request)
         offer, session_part = await _read_offer(request)
+        await self._faults.before_answer("calls", own_faults, request_attempt(request))
         config = session.default_session(self._config, now=self._config.clock())
         if principal.session is not None:
             config = session.merge(config, principal.session)
@@ -138,7 +143,8 @@ class Api:
             config = session.merge(config, session.validate_update(session_part))
         # Applies to this handler's task and the tasks aiortc starts from it (candidate gathering).
         set_loopback_only(is_loopback_host(self._config.host))
-        call = Call(self._engines, config, persona, on_closed=self._forget)
+        faults = (*self._faults.faults, *own_faults)
+        call = Call(self._engines, config, persona, on_closed=self._forget, faults=faults)
         try:
             answer = await call.answer(offer)
         except BaseException:
@@ -176,7 +182,9 @@ class Api:
         principal = self._keys.authenticate(request.headers.get("Authorization"))
         if principal.kind is not KeyKind.STANDARD:
             raise ApiError("Client secrets need a standard API key.", code="invalid_api_key", status=401)
+        own_faults = request_faults(request)
         body = await _read_json(request)
+        await self._faults.before_answer("client_secrets", own_faults, request_attempt(request))
         ttl = _ttl_seconds(body.get("expires_after"))
         fragment = session.validate_update(body.get("session") or {"type": "realtime"})
         now = self._config.clock()

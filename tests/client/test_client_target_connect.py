@@ -18,7 +18,7 @@ from harness.client.connect import (
     post_offer,
     scrub,
 )
-from harness.errors import AuthenticationError, ConnectError, TargetError
+from harness.errors import AuthenticationError, ConnectError, HttpStatusError, TargetError
 
 if TYPE_CHECKING:
     from tests.support.fake_realtime import FakeRealtime
@@ -66,7 +66,8 @@ def test_http_errors_are_one_line_and_secret_free(api_key: str) -> None:
     assert "HTTP 401" in text and "invalid_api_key" in text and "http://h/v1/realtime/calls" in text
     assert type(http_error(403, "", "u")) is AuthenticationError
     other = http_error(500, "<html>oops</html>", "u")
-    assert type(other) is ConnectError and "HTTP 500" in str(other) and "oops" in str(other)
+    assert type(other) is HttpStatusError and "HTTP 500" in str(other) and "oops" in str(other)
+    assert (other.status, other.retryable, other.retry_after_s) == (500, True, None)
     assert len(scrub("x" * 1000)) <= 300
 
 
@@ -80,7 +81,7 @@ async def test_unified_offer_is_multipart_with_standard_key(fake: FakeRealtime, 
     target = Target(fake.base_url, api_key, "gpt-realtime-mini")
     with pytest.raises(ConnectError) as info:
         await post_offer(target, OFFER, mode=ConnectMode.UNIFIED, bearer=target.api_key, timeout=5)
-    assert type(info.value) is ConnectError
+    assert type(info.value) is HttpStatusError and not info.value.retryable
     assert "HTTP 400 invalid_offer: Invalid SDP offer." in str(info.value) and target.calls_url in str(
         info.value
     )
