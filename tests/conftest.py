@@ -7,11 +7,12 @@ only for annotations (under TYPE_CHECKING).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from tests.support import REPO_ROOT
+from tests.support import REPO_ROOT, budgets
 from tests.support import reports as report_support
 from tests.support.cli import Cli
 
@@ -44,3 +45,15 @@ def reports() -> report_support.ReportFactory:
     ``.verdict(name, passed, **fields)``: report objects with defaults for every required field;
     ``reports.write_run(root, **spec)``: a synthetic run directory (see tests/support/reports.py)."""
     return report_support.ReportFactory()
+
+
+@pytest.fixture(scope="session")
+def relaxed_suite(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``relaxed_suite("smoke.yaml")``: a copy of that committed suite whose latency budgets have
+    room for a loaded machine (every other expectation as committed; see tests/support/budgets.py)."""
+    folder = tmp_path_factory.mktemp("relaxed")
+
+    def copy(name: str) -> Path:
+        return budgets.relaxed_copy(repo_root / "scenarios" / name, folder)
+
+    return copy
