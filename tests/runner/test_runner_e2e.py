@@ -123,7 +123,10 @@ def test_the_feature_tour_meets_every_expectation(run: tuple[RunReport, Path]) -
     errors = [f"{s.name}/{t.name}: {t.error}" for s in report.scenarios for t in s.turns if t.error]
     assert (failed, errors) == ([], [])
     assert report.passed
-    assert report.pooled_input_wer is not None and report.pooled_output_wer is not None
+    # Pooled over the turns that give a reference: `text` (vad, trimmed), `reply` (vad, typed).
+    pooled_input, pooled_output = report.pooled_input_wer, report.pooled_output_wer
+    assert pooled_input is not None and (pooled_input.utterances, pooled_input.reference_words) == (2, 13)
+    assert pooled_output is not None and (pooled_output.utterances, pooled_output.reference_words) == (2, 18)
 
 
 def test_injected_first_audio_delay_is_measured_within_tolerance(
