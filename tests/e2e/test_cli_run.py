@@ -128,23 +128,6 @@ def test_bad_scenario_is_one_line_exit_2(tmp_path: Path, run_cli: Cli) -> None:
     assert len(lines) == 1 and f"{bad}:3:" in lines[0] and "file not found" in lines[0]
 
 
-def test_url_target_without_key_is_a_clear_error(tmp_path: Path, run_cli: Cli) -> None:
-    result = run_cli(
-        "run",
-        "scenarios/smoke.yaml",
-        "--target",
-        "http://127.0.0.1:9/v1",
-        "--out",
-        str(tmp_path),
-        in_subprocess=True,
-        env={"OPENAI_API_KEY": None},
-        timeout=60,
-    )
-    assert result.exit_code == 2
-    assert "OPENAI_API_KEY is not set" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_ctrl_c_keeps_a_partial_report(tmp_path: Path, run_cli: Cli) -> None:
     def timeline() -> Path | None:
         runs = [p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink()]
