@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.rth-installed
 SUITE ?= scenarios/
 PYTEST_ARGS ?=
+# Two pytest-xdist workers, whole files each (module-scoped stand-ins and runs are made once): the
+# end-to-end tests mostly wait on real-time audio, so two share two cores. XDIST= runs serially.
+XDIST ?= -n 2 --dist loadfile
 
 .PHONY: demo test lint setup system-deps clean fixtures
 
@@ -14,7 +17,7 @@ demo: setup
 	$(BIN)/rth run $(SUITE) --out reports
 
 test: setup lint
-	scripts/in-loopback-netns.sh $(BIN)/python -m pytest $(PYTEST_ARGS)
+	scripts/in-loopback-netns.sh $(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check harness tests bench

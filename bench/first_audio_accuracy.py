@@ -14,7 +14,8 @@ client onset - server send, i.e. what our measurement adds (loopback, the arriva
 picking the right packet as the onset: a wrong one is off by 20 ms frames). The calibration test's
 figure (our response.created -> onset, minus the server's created -> send) is shown too; it also
 carries the data channel's delivery of response.created.
-Goal: error p99 <= 5 ms at each level.
+Goals: error p99 <= 5 ms at each level; the calibration-style figure within +-50 ms (p99), the
+tight form of the test's claim (the test itself allows a loaded machine far more).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from harness.timeline import EntryKind, Timeline, read_jsonl
 
 KEY = "sk-bench-accuracy"
 GOAL_P99_MS = 5.0
+GOAL_CALIBRATION_MS = 50.0
 TICK_S = 0.005
 
 
@@ -181,12 +183,17 @@ async def main(suite: Path, levels: list[int], repeat: int, delay_ms: float, sta
             print(f"    no figure: {turn}")
         error = summarise(level.error_ms)
         print(row("error: onset - server send (ms)", error))
-        print(row("calibration-test style (ms)", summarise(level.calibration_ms)))
+        calibration = summarise(level.calibration_ms)
+        print(row("calibration-test style (ms)", calibration))
         print(row("server late vs its target (ms)", summarise(level.late_ms)))
         print(row(f"loop lag, {TICK_S * 1000:g} ms ticks (ms)", summarise(level.lag_ms)))
         if error.p99 is not None:
             met = "met" if abs(error.p99) <= GOAL_P99_MS else "NOT met"
             print(f"    goal |p99| <= {GOAL_P99_MS:g} ms: {error.p99:.2f} ms ({met})")
+        if calibration.p99 is not None:
+            met = "met" if abs(calibration.p99) <= GOAL_CALIBRATION_MS else "NOT met"
+            goal = f"goal calibration |p99| <= {GOAL_CALIBRATION_MS:g} ms"
+            print(f"    {goal}: {calibration.p99:.2f} ms ({met})")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import REPO_ROOT, browser
+from tests.support import REPO_ROOT, browser, budgets
 from tests.support import reports as report_support
 from tests.support.cli import Cli
 
@@ -85,3 +85,15 @@ def loopback_network() -> None:
 def fake_microphone_args() -> Callable[[Path], list[str]]:
     """``fake_microphone_args(wav)``: Chromium flags for a WebRTC page whose microphone plays ``wav``."""
     return browser.fake_microphone_args
+
+
+@pytest.fixture(scope="session")
+def relaxed_suite(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``relaxed_suite("smoke.yaml")``: a copy of that committed suite whose latency budgets have
+    room for a loaded machine (every other expectation as committed; see tests/support/budgets.py)."""
+    folder = tmp_path_factory.mktemp("relaxed")
+
+    def copy(name: str) -> Path:
+        return budgets.relaxed_copy(repo_root / "scenarios" / name, folder)
+
+    return copy

@@ -100,6 +100,17 @@ class ServerConfig:
     faults: tuple[Fault, ...] = ()
     clock: Callable[[], float] = field(default=time.time, repr=False, compare=False)
 
+    def describe(self) -> str:
+        """The settings a client cannot see in a session, in the words of ``rth serve``'s flags
+        (printed at start, so a user knows what is serving them)."""
+        pace = f"--pace {self.pacing}"
+        if self.pacing is ResponsePacing.GENERATE_AHEAD:
+            pace += f" --generation-speed {self.generation_speed:g}"
+        return (
+            f"rth stand-in settings: {pace} --turn-detection {self.turn_detection} --voice {self.voice}"
+            + (" --load" if self.load else "")
+        )
+
     def __post_init__(self) -> None:
         """Refuse impossible settings with a :class:`UsageError` naming the field (``rth serve`` flag)."""
         if not 0 <= self.port <= 65535:

@@ -117,6 +117,13 @@ class StandInServer:
                 await self._control.setup()
                 port = self._cluster.control_port
                 await web.TCPSite(self._control, "127.0.0.1", port, reuse_port=True).start()
+        except OSError as exc:
+            await self.close()
+            if exc.errno is None:
+                raise
+            # asyncio says "error while attempting to bind on address (...): address already in
+            # use"; `rth serve` names the address itself, so keep the system's own short words.
+            raise OSError(exc.errno, os.strerror(exc.errno)) from None
         except BaseException:
             await self.close()
             raise
@@ -203,5 +210,6 @@ async def _serve(config: ServerConfig) -> None:
         async with StandInServer(config) as server:
             print(f"rth stand-in listening on {server.base_url}", flush=True)
             playground.announce(server.base_url)
+            print(config.describe(), flush=True)
             await stop.wait()
             print("rth stand-in stopping", flush=True)

@@ -135,6 +135,7 @@ async def _serve_workers(config: ServerConfig) -> None:
             print(f"rth stand-in workers: {' '.join(map(str, pool.pids))}", flush=True)
             print(f"rth stand-in listening on {pool.base_url}", flush=True)
             playground.announce(pool.base_url)
+            print(config.describe(), flush=True)
             stopped = asyncio.create_task(stop.wait())
             died = asyncio.create_task(pool.wait())
             await asyncio.wait({stopped, died}, return_when=asyncio.FIRST_COMPLETED)

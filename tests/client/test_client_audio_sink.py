@@ -133,14 +133,22 @@ def test_capture_downmixes_stereo_by_averaging() -> None:
     assert mono.shape == (FRAME_SAMPLES,) and np.all(mono == 2000)
 
 
-def test_capture_resamples_unusual_formats() -> None:
+def test_capture_resamples_unusual_formats(tmp_path: Path) -> None:
     capture = AudioCapture(Timeline())
-    data = np.full((1, 160), 0.25, dtype=np.float32)
-    frame = av.AudioFrame.from_ndarray(data, format="flt", layout="mono")
-    frame.sample_rate = 8000
-    frame.pts = 0
-    capture.process(frame, delivered_at=time.monotonic())
-    assert capture.frames in (0, 1)  # swresample may buffer the first chunk
+    capture.begin_segment(tmp_path / "8k.wav")
+    for i in range(10):  # 200 ms of float samples at 8 kHz, a quarter of full scale
+        data = np.full((1, 160), 0.25, dtype=np.float32)
+        frame = av.AudioFrame.from_ndarray(data, format="flt", layout="mono")
+        frame.sample_rate = 8000
+        frame.pts = i * 160
+        capture.process(frame, delivered_at=time.monotonic())
+    segment = capture.end_segment()
+    samples, rate = soundfile.read(segment.path, dtype="int16")
+    # swresample holds back a few samples of its filter: at most the first chunk's worth.
+    assert rate == 48_000 and 9 * 960 <= len(samples) <= 10 * 960
+    assert capture.frames >= 9
+    assert np.all(np.abs(samples[480:-480].astype(np.int32) - 8192) <= 82)  # 0.25 x 32768, within 1%
+    assert segment.non_silent
 
 
 def test_packet_arrivals_unwraps_like_aiortc_timestamp_mapper() -> None:

@@ -1,4 +1,6 @@
-"""Level arithmetic: dBFS of known signals, and the numpy audio level equals aiortc's original."""
+"""Level arithmetic: dBFS of known signals, and the numpy audio level equals aiortc's original.
+
+That it is also faster is a timing claim: bench/audio_level.py measures it (goal: faster)."""
 
 from __future__ import annotations
 
@@ -40,16 +42,6 @@ def test_install_fast_audio_level_is_idempotent() -> None:
     levels.install_fast_audio_level()
     assert aiortc.rtp.compute_audio_level_dbov is levels.audio_level_dbov
     assert levels._original is not None and levels._original is not levels.audio_level_dbov
-
-
-def test_numpy_audio_level_is_faster() -> None:
-    import timeit
-
-    frame = _frame(np.random.default_rng(1).integers(-9000, 9000, 1920, dtype=np.int16), "stereo")
-    original = _original_audio_level()
-    slow = min(timeit.repeat(lambda: original(frame), number=50, repeat=3))  # type: ignore[operator]
-    fast = min(timeit.repeat(lambda: levels.audio_level_dbov(frame), number=50, repeat=3))
-    assert fast < slow
 
 
 def test_rms_dbfs_of_known_signals() -> None:

@@ -13,7 +13,7 @@ from tests.support import load_runs
 
 @pytest.fixture(scope="module")
 def short_scenario(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Two typed turns, about 5 s a session against the stand-in."""
+    """One typed turn, about 4 s a session against the stand-in."""
     path = tmp_path_factory.mktemp("load") / "short.yaml"
     path.write_text(load_runs.SHORT, encoding="utf-8")
     return path

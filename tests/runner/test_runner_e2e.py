@@ -2,19 +2,24 @@
 reply's first audio for a known time (``first_audio_delay_ms``).
 
 One run (module fixture) serves every test: the shipped feature tour (``scenarios/features.yaml``:
-VAD and typed turns, a trimmed louder clip, a barge-in, an interruption, a raw event) plus typed
-turns whose first-audio latency is compared with the injected delay. The stand-in counts the delay
-from its ``response.created``, so (documented in docs/metrics.md): ``first_audio_ms`` is at least
-the delay, and ``first_audio_ms - response_created_ms`` (response.created -> first loud packet, both
-on our clock) is within ``DELAY_TOLERANCE_MS`` of the delay the server actually achieved (Opus
-packetisation and loopback delivery of the audio versus the data channel's). The tight accuracy
-goal belongs to the benchmarks.
+VAD and typed turns, a trimmed louder clip, a barge-in, an interruption, a raw event; its latency
+budgets with room for a loaded machine, tests/support/budgets.py) plus typed turns whose
+first-audio latency is compared with the injected delay, and one scenario with its own ``target``
+(a second stand-in), ``connect`` mode and ``model``. The stand-in counts the delay from its
+``response.created``, so (documented in docs/metrics.md): ``first_audio_ms`` is at least the delay,
+and ``first_audio_ms - response_created_ms`` (response.created -> first loud packet, both on our
+clock) is within ``DELAY_TOLERANCE_MS`` of the delay the server actually achieved (Opus
+packetisation and loopback delivery of the audio versus the data channel's). That tolerance
+leaves room for a loaded machine and still fails a delay measured at the wrong rate (half or twice
+the 600 ms); the tight goal, +-50 ms, is bench/first_audio_accuracy.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,7 +38,7 @@ if TYPE_CHECKING:
     from tests.support.cli import Cli
 
 DELAY_MS = 600.0
-DELAY_TOLERANCE_MS = (-50.0, 50.0)
+DELAY_TOLERANCE_MS = (-250.0, 250.0)
 API_KEY = "sk-rth-test-" + secrets.token_hex(8)
 
 DELAY_SCENARIO = """\
@@ -42,6 +47,15 @@ turns:
   - {name: one, say: Hello there.}
   - {name: two, say: Book a table for two.}
   - {name: three, say: Thank you very much.}
+"""
+# Its own target (the second stand-in's URL goes in at run time), connect mode and model.
+ELSEWHERE_SCENARIO = """\
+name: elsewhere
+target: {url}
+connect: ephemeral
+model: gpt-realtime-mini
+turns:
+  - {{say: Hello there., expect: {{response_status: completed}}}}
 """
 
 
@@ -52,23 +66,37 @@ def served_first_audio_ms() -> dict[str, float]:
 
 
 @pytest.fixture(scope="module")
+def served_calls() -> dict[str, set[str]]:
+    """"run" and "elsewhere" (the run's target and the second stand-in) -> the call ids each served."""
+    return {}
+
+
+@pytest.fixture(scope="module")
 def run(
-    tmp_path_factory: pytest.TempPathFactory, served_first_audio_ms: dict[str, float], repo_root: Path
+    tmp_path_factory: pytest.TempPathFactory,
+    served_first_audio_ms: dict[str, float],
+    served_calls: dict[str, set[str]],
+    relaxed_suite: Callable[[str], Path],
 ) -> tuple[RunReport, Path]:
     folder = tmp_path_factory.mktemp("e2e")
     (folder / "delay.yaml").write_text(DELAY_SCENARIO, encoding="utf-8")
-    scenarios = load_scenarios([repo_root / "scenarios" / "features.yaml", folder / "delay.yaml"])
 
     async def main() -> tuple[RunReport, Path]:
         config = ServerConfig(host="127.0.0.1", port=0, api_key=API_KEY, first_audio_delay_ms=DELAY_MS)
-        async with StandInServer(config) as server:
+        # A delay of its own, so that its timing log names the calls it served.
+        other = dataclasses.replace(config, first_audio_delay_ms=1.0)
+        async with StandInServer(config) as server, StandInServer(other) as elsewhere:
+            (folder / "elsewhere.yaml").write_text(ELSEWHERE_SCENARIO.format(url=elsewhere.base_url))
+            suites = [relaxed_suite("features.yaml"), folder / "delay.yaml", folder / "elsewhere.yaml"]
             options = RunOptions(
                 target=server.base_url, api_key=API_KEY, out=folder / "reports", render=False
             )
-            result = await run_suite(scenarios, options)
+            result = await run_suite(load_scenarios(suites), options)
             for record in server.timing_log.records:
                 if record.kind is DelayKind.FIRST_AUDIO and record.actual_ms is not None:
                     served_first_audio_ms[record.subject_id] = record.actual_ms
+            for name, standin in (("run", server), ("elsewhere", elsewhere)):
+                served_calls[name] = {record.call_id for record in standin.timing_log.records}
             return result
 
     return asyncio.run(main())
@@ -95,7 +123,10 @@ def test_the_feature_tour_meets_every_expectation(run: tuple[RunReport, Path]) -
     errors = [f"{s.name}/{t.name}: {t.error}" for s in report.scenarios for t in s.turns if t.error]
     assert (failed, errors) == ([], [])
     assert report.passed
-    assert report.pooled_input_wer is not None and report.pooled_output_wer is not None
+    # Pooled over the turns that give a reference: `text` (vad, trimmed), `reply` (vad, typed).
+    pooled_input, pooled_output = report.pooled_input_wer, report.pooled_output_wer
+    assert pooled_input is not None and (pooled_input.utterances, pooled_input.reference_words) == (2, 13)
+    assert pooled_output is not None and (pooled_output.utterances, pooled_output.reference_words) == (2, 18)
 
 
 def test_injected_first_audio_delay_is_measured_within_tolerance(
@@ -154,9 +185,14 @@ def test_interruptions_are_timed_at_the_audio(run: tuple[RunReport, Path]) -> No
     report, _ = run
     barge_in = turn(report, "barge_in")
     assert barge_in.response_status == "cancelled"
-    assert barge_in.latencies_ms["barge_in_to_silence_ms"] is not None
     stop = turn(report, "stop_playback")
-    assert stop.latencies_ms["cancel_to_silence_ms"] is not None
+    # Measured (the reply was sounding), never negative (docs/metrics.md: 0 when it fell silent
+    # before the interruption), and within the tour's (relaxed) budget: its verdict says so.
+    for stopped, metric in ((barge_in, "barge_in_to_silence_ms"), (stop, "cancel_to_silence_ms")):
+        figure = stopped.latencies_ms[metric]
+        assert figure is not None and figure >= 0, (metric, figure)
+        verdict = next(v for v in stopped.verdicts if v.name == f"latency.{metric}")
+        assert verdict.passed and verdict.measured == figure
     typed = turn(report, "typed")
     assert typed.consistency_wer is not None and typed.audio_transcript
 
@@ -181,3 +217,21 @@ def test_cli_exit_code_follows_the_verdicts(tmp_path: Path, run_cli: Cli) -> Non
     assert result.exit_code == 1, result.output
     assert "strict/turn0: latency.first_audio_ms:" in result.stdout
     assert "> 1" in result.stdout
+
+
+def test_a_scenario_connects_to_its_own_target_with_its_own_mode_and_model(
+    run: tuple[RunReport, Path], served_calls: dict[str, set[str]]
+) -> None:
+    report, run_dir = run
+    mine, others = scenario(report, "elsewhere"), [s for s in report.scenarios if s.name != "elsewhere"]
+    assert served_calls["elsewhere"] == {mine.call_id}
+    assert {s.call_id for s in others} <= served_calls["run"] and mine.call_id not in served_calls["run"]
+    assert (mine.model, report.model) == ("gpt-realtime-mini", "gpt-realtime")
+    assert all(s.model == report.model for s in others)
+    entries = read_jsonl(run_dir / "timeline.jsonl")["elsewhere"]
+    start = next(e for e in entries if e.type == "connect.start")
+    assert start.data["mode"] == "ephemeral" and start.data["model"] == "gpt-realtime-mini"
+    created = next(e for e in entries if e.type == "session.created")
+    assert created.data["session"]["model"] == "gpt-realtime-mini"  # what the stand-in was told
+    assert (mine.connect_ms.get("connect_client_secret_ms") or 0) > 0
+    assert all(s.connect_ms.get("connect_client_secret_ms") is None for s in others)

@@ -126,7 +126,14 @@ SCENARIO: dict[str, Any] = {
     ],
     "expect": {
         "max_pooled_input_wer": 0.2,
+        "max_pooled_output_wer": 0.0,
+        "max_pooled_consistency_wer": 0.2,
         "latency": {"first_audio_ms": {"p95": 350, "mean": 300}, "connect_total_ms": 500},
+        "events_seen": ["response.done", "input_audio_buffer.speech_stopped", "session.created"],
+        "events_not_seen": [
+            "input_audio_buffer.timeout_triggered",
+            {"event": "error", "match": {"error.code": "response_cancel_not_active"}},
+        ],
         "no_error_events": True,
     },
 }
@@ -208,17 +215,26 @@ def test_turn_verdicts(scored: Any) -> None:
 
 def test_scenario_verdicts_and_pooled_wer(scored: Any) -> None:
     assert scored.pooled_input_wer.wer == 0.25  # (0 + 1) errors / (2 + 2) words
-    assert scored.pooled_output_wer.utterances == 1
+    assert scored.pooled_output_wer.utterances == scored.pooled_consistency_wer.utterances == 1
     assert scored.tags == ["unit"]
+    assert (scored.pooled_output_wer.wer, scored.pooled_consistency_wer.wer) == (0.0, 0.25)
     assert verdicts(scored.verdicts) == [
         ("max_pooled_input_wer", False, 0.25, 0.2),
+        ("max_pooled_output_wer", True, 0.0, 0.0),  # "You said hello world" as the reply expected
+        ("max_pooled_consistency_wer", False, 0.25, 0.2),  # "word" heard for "world"
         ("latency.first_audio_ms.mean", True, 233.333, 300),
         ("latency.first_audio_ms.p95", False, 380.0, 350),  # of [100, 200, 400], numpy's linear
         ("latency.connect_total_ms.max", False, None, 500),  # no connect milestones here
+        # Scenario-level events count over the whole session, every turn's included.
+        ("events_seen[response.done]", True, 3, "at least 1"),
+        ("events_seen[input_audio_buffer.speech_stopped]", True, 1, "at least 1"),  # the VAD turn's
+        ("events_seen[session.created]", False, 0, "at least 1"),
+        ("events_not_seen[input_audio_buffer.timeout_triggered]", True, 0, 0),
+        ("events_not_seen[error[error.code=response_cancel_not_active]]", False, 1, 0),
         ("no_error_events", False, 1, 0),
     ]
     assert scored.verdicts[-1].detail == "response_cancel_not_active"
-    assert scored.verdicts[3].describe() == "latency.connect_total_ms.max: not measured, expected 500 (n=0)"
+    assert scored.verdicts[5].describe() == "latency.connect_total_ms.max: not measured, expected 500 (n=0)"
     assert not scored.passed
 
 

@@ -90,9 +90,15 @@ async def test_in_process_option_keeps_the_standin_on_this_loop() -> None:
         assert not standin_children(os.getpid())
 
 
-def start_run(tmp_path: Path, suite: str = "scenarios/smoke.yaml") -> subprocess.Popen[str]:
+# Typed turns: the session is short, and still under way for a few seconds after response.created.
+SUITE = "name: typed\nturns:\n  - say: Hello there.\n  - say: Thank you very much.\n"
+
+
+def start_run(tmp_path: Path) -> subprocess.Popen[str]:
+    suite = tmp_path / "typed.yaml"
+    suite.write_text(SUITE, encoding="utf-8")
     return subprocess.Popen(
-        [*RTH, "run", suite, "--target", "local", "--standin", "process", "--out", str(tmp_path / "reports")],
+        [*RTH, "run", str(suite), "--target", "local", "--standin", "process", "--out", str(tmp_path)],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -126,7 +132,7 @@ def test_ctrl_c_stops_the_standin_process(tmp_path: Path) -> None:
     process = start_run(tmp_path)
     try:
         standin = first_standin(process)
-        timeline = tmp_path / "reports" / "latest" / "timeline.jsonl"
+        timeline = tmp_path / "latest" / "timeline.jsonl"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # a session is under way
             if timeline.exists() and '"type":"response.created"' in timeline.read_text():

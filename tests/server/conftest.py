@@ -45,6 +45,7 @@ async def peer(server: StandInServer) -> AsyncIterator[RawPeer]:
     try:
         await raw.connect(server.base_url, API_KEY)
         yield raw
+        raw.assert_valid()
     finally:
         await raw.close()
 

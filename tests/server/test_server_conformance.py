@@ -23,6 +23,7 @@ from harness.protocol import SAMPLE_RATE
 from harness.server import ResponsePacing, StandInServer
 
 if TYPE_CHECKING:
+    from tests.support.raw_peer import RawPeer
     from tests.support.standin import Connect, StandIn
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -256,3 +257,13 @@ async def test_text_modality_and_typed_turns(
         assert done["response"]["output"][0]["content"][0]["text"] == "You said: and goodbye."
         assert second != first
         conformance.assert_links(peer)
+
+
+async def test_the_raw_peer_fails_on_an_event_the_openai_types_reject(raw_peer: type[RawPeer]) -> None:
+    peer = raw_peer()
+    try:
+        peer.channel.emit("message", '{"type": "response.done", "event_id": "event_1"}')  # no response
+        with pytest.raises(AssertionError, match=r"invalid server event 'response\.done'"):
+            await peer.expect("response.done", timeout=1)
+    finally:
+        await peer.close()

@@ -194,8 +194,7 @@ async def test_cancel_mid_response_silences_audio(
         after_cancel = [t for t in peer.types(cancel_at) if t not in TRANSCRIPTION_EVENTS]
         # The documented order from response.output_audio.done up to rate_limits.updated.
         closing = RESPONSE_ORDER[RESPONSE_ORDER.index("response.output_audio.done") : -1]
-        assert closing[-1] == "rate_limits.updated" and len(closing) == 7
-        assert after_cancel[:7] == closing
+        assert after_cancel[: len(closing)] == closing
         _, transcript_done = await peer.expect("response.output_audio_transcript.done", after=cancel_at)
         assert transcript_done["transcript"] and not transcript_done["transcript"].endswith("today.")
 
@@ -272,7 +271,7 @@ async def _protocol_errors(peer: RawPeer) -> None:
     peer.send({"type": "session.update", "session": {"type": "realtime", "instructions": "still here"}})
     _, updated = await peer.expect("session.updated", after=start)
     assert updated["session"]["instructions"] == "still here"
-    assert not peer.invalid, peer.invalid[:2]
+    peer.assert_valid()
 
 
 async def test_text_only_response_and_item_retrieve(ahead_server: StandInServer, connected: Connect) -> None:
@@ -303,7 +302,7 @@ async def _text_only(peer: RawPeer) -> None:
     peer.send({"type": "conversation.item.retrieve", "item_id": added["item"]["id"]})
     _, retrieved = await peer.expect("conversation.item.retrieved")
     assert retrieved["item"]["id"] == added["item"]["id"]
-    assert not peer.invalid, peer.invalid[:2]
+    peer.assert_valid()
 
 
 async def test_offer_without_candidates_connects_peer_reflexive(

@@ -118,10 +118,14 @@ async def test_client_secret_from_openai_sdk_then_raw_sdp_call_with_ek(
         assert candidate_addresses(peer.offer_sdp) == {"127.0.0.1"}
         assert candidate_addresses(peer.answer_sdp) == {"127.0.0.1"}
         assert "a=setup:active" in peer.answer_sdp and "opus/48000/2" in peer.answer_sdp
+        answer = peer.answer_sdp.splitlines()
+        bundle = next(line for line in answer if line.startswith("a=group:BUNDLE ")).split()[1:]
+        assert bundle == [line[len("a=mid:") :] for line in answer if line.startswith("a=mid:")]
+        assert len(bundle) == 2  # audio and the data channel share one transport
         _, created = await peer.expect("session.created")
         assert created["session"]["instructions"] == "Be brief."
         assert created["session"]["audio"]["output"]["voice"] == "marin"
-        assert not peer.invalid
+        peer.assert_valid()
     finally:
         await peer.close()
     assert secret.value not in caplog.text

@@ -1,4 +1,5 @@
-"""Start/stop of the stand-in: ``serve`` under Ctrl-C, and a shutdown in the middle of a response."""
+"""Start/stop of the stand-in: ``serve`` under Ctrl-C, a shutdown in the middle of a response, and
+``rth serve``'s options: what new sessions get, the settings line, a port already taken."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import aiohttp
 
 from harness.server import ServerConfig, StandInServer
 
@@ -58,3 +62,68 @@ def test_serve_prints_url_and_stops_on_ctrl_c() -> None:
         if process.poll() is None:
             process.kill()
             process.communicate()
+
+
+def start_serve(*options: str) -> tuple[subprocess.Popen[str], str, str]:
+    """``rth serve --port 0 OPTIONS`` in a subprocess: the process, its base URL, its settings line."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "serve", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    listening = process.stdout.readline()
+    assert listening.startswith("rth stand-in listening on "), listening + process.stderr.read()
+    playground = process.stdout.readline()
+    assert playground.startswith("rth playground: "), playground
+    return process, listening.split()[-1], process.stdout.readline().strip()
+
+
+async def new_session(base_url: str) -> dict[str, Any]:
+    """The session a new client gets (client_secrets answers it whole, without a call)."""
+    url, key = f"{base_url}/realtime/client_secrets", {"Authorization": "Bearer sk-any"}
+    async with aiohttp.ClientSession() as http, http.post(url, json={}, headers=key) as r:
+        assert r.status == 200, await r.text()
+        session: dict[str, Any] = (await r.json())["session"]
+        return session
+
+
+async def test_serve_options_reach_new_sessions_and_a_taken_port_is_one_line() -> None:
+    ahead, ahead_url, ahead_settings = start_serve(
+        "--pace", "ahead", "--generation-speed", "5", "--turn-detection", "none", "--voice", "marin"
+    )
+    realtime, realtime_url, realtime_settings = start_serve(
+        "--pace", "realtime", "--turn-detection", "semantic_vad"
+    )
+    try:
+        assert ahead_settings == (
+            "rth stand-in settings: --pace ahead --generation-speed 5 --turn-detection none --voice marin"
+        )
+        assert realtime_settings == (
+            "rth stand-in settings: --pace realtime --turn-detection semantic_vad --voice cedar"
+        )
+        session = await new_session(ahead_url)
+        assert session["audio"]["output"]["voice"] == "marin"
+        assert session["audio"]["input"]["turn_detection"] is None
+        session = await new_session(realtime_url)
+        assert session["audio"]["input"]["turn_detection"]["type"] == "semantic_vad"
+
+        port = urlsplit(ahead_url).port
+        taken = subprocess.run(
+            [sys.executable, "-m", "harness.cli", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert taken.returncode == 2, taken.stderr
+        assert (taken.stdout, taken.stderr) == (
+            "",
+            f"rth: error: cannot listen on 127.0.0.1:{port}: Address already in use; "
+            "pick another --port or --host\n",
+        )
+    finally:
+        for process in (ahead, realtime):
+            process.send_signal(signal.SIGINT)
+            process.communicate(timeout=15)

@@ -78,21 +78,23 @@ async def test_first_audio_and_transcription_are_held(
         await peer.expect("response.done")
         await peer.expect("output_audio_buffer.stopped", response_id=response_id)
 
-        created_at = peer.events[created_index].at
-        first_sound = peer.first_sound_after(created_at)
-        assert first_sound is not None
-        # Never early (one frame of slack for where the 20 ms clock ticks); generously not late.
-        assert first_sound - created_at >= FIRST_AUDIO_MS / 1000 - FRAME_S
-        assert first_sound - created_at < FIRST_AUDIO_MS / 1000 + 1.0
-        transcribed_after = peer.events[completed_index].at - peer.events[committed_index].at
-        assert TRANSCRIPTION_MS / 1000 - FRAME_S <= transcribed_after < TRANSCRIPTION_MS / 1000 + 1.0
-
         record = delayed_server.timing_log.for_response(response_id)
         assert record is not None and record.target_ms == FIRST_AUDIO_MS
         assert record.actual_ms is not None and record.actual_ms >= FIRST_AUDIO_MS
         assert record.actual_at is not None and record.actual_at < time.monotonic()
         item_record = delayed_server.timing_log.for_response(committed["item_id"])
         assert item_record is not None and item_record.kind is DelayKind.TRANSCRIPTION
+        assert item_record.actual_ms is not None and item_record.actual_ms >= TRANSCRIPTION_MS
+
+        # What the client saw: never early (one frame of slack for where the 20 ms clock ticks),
+        # and generously close to when the server says it let go. How late a loaded server is
+        # (its record) is bench/first_audio_accuracy.py's figure, not this test's.
+        created_at = peer.events[created_index].at
+        first_sound = peer.first_sound_after(created_at)
+        assert first_sound is not None
+        assert FIRST_AUDIO_MS / 1000 - FRAME_S <= first_sound - created_at < record.actual_ms / 1000 + 1.0
+        transcribed_after = peer.events[completed_index].at - peer.events[committed_index].at
+        assert TRANSCRIPTION_MS / 1000 - FRAME_S <= transcribed_after < item_record.actual_ms / 1000 + 1.0
 
 
 @in_module_loop

@@ -45,14 +45,15 @@ def run(samples: np.ndarray, params: VadParams) -> list[SpeechStarted | SpeechSt
     return found
 
 
+@pytest.mark.parametrize("threshold", [0.3, 0.5, 0.8])  # docs/standin.md: within +-100 ms at 0.3-0.8
 @pytest.mark.parametrize("name", ["weather_paris.wav", "book_table.wav", "tell_story.wav", "thank_you.wav"])
-def test_boundaries_match_the_speech(name: str, audio_fixtures: Path) -> None:
+def test_boundaries_match_the_speech(name: str, threshold: float, audio_fixtures: Path) -> None:
     speech = to_16k(audio_fixtures / name)
     pad = np.zeros(RATE * LEAD_MS // 1000, dtype=np.int16)
     samples = np.concatenate([pad, speech, pad, pad])
     voiced = np.flatnonzero(np.abs(speech.astype(np.int32)) > 300)
     onset, offset = LEAD_MS + voiced[0] * 1000 / RATE, LEAD_MS + voiced[-1] * 1000 / RATE
-    params = VadParams(type="server_vad")
+    params = VadParams(type="server_vad", threshold=threshold)
     events = run(samples, params)
     assert [type(e) for e in events] == [SpeechStarted, SpeechStopped], events
     started, stopped = events

@@ -200,4 +200,4 @@ def assert_links(peer: RawPeer) -> None:
             assert event["response_id"] in responses, event
             if "item_id" in event:
                 assert event["item_id"] == responses[event["response_id"]], event
-    assert not peer.invalid, peer.invalid[:2]
+    peer.assert_valid()

@@ -2,8 +2,9 @@
 
 It speaks to the server exactly as a WebRTC client of the Realtime API does: a data channel
 "oai-events", one sendrecv audio transceiver playing a WAV at real-time pace (silence otherwise),
-the SDP offer posted over HTTP, every received event validated with parse_server_event and every
-received audio frame kept with its arrival time. A few client steps that wait for their
+the SDP offer posted over HTTP, every received event validated with parse_server_event (an invalid
+one fails the test: ``expect`` raises at once, and ``connected`` checks again when the call ends)
+and every received audio frame kept with its arrival time. A few client steps that wait for their
 acknowledgement (configure, type_message, create_response) are methods.
 """
 
@@ -194,6 +195,7 @@ class RawPeer:
         async def scan() -> tuple[int, dict[str, Any]]:
             index = after
             while True:
+                self.assert_valid()
                 while index < len(self.events):
                     event = self.events[index].event
                     if event["type"] == type_ and all(event.get(k) == v for k, v in fields.items()):
@@ -209,6 +211,12 @@ class RawPeer:
             raise AssertionError(
                 f"no {type_} {fields} after #{after} within {timeout}s; saw {seen}"
             ) from None
+
+    def assert_valid(self) -> None:
+        """Fail on the first received event that the openai types reject."""
+        if self.invalid:
+            event, problem = self.invalid[0]
+            raise AssertionError(f"invalid server event {event.get('type')!r}: {problem}\n{event}")
 
     def types(self, start: int = 0, end: int | None = None) -> list[str]:
         return [r.event["type"] for r in self.events[start:end]]

@@ -1,7 +1,8 @@
 """Stand-in servers for the server tests: the test key, a predictable persona, a clock to move.
 
 ``standin(pacing, **options)`` runs a StandInServer on 127.0.0.1 (port 0) with the test persona;
-``connected(server)`` is a new raw call to it, session.created already received.
+``connected(server)`` is a new raw call to it, session.created already received; every event
+received on it must validate.
 """
 
 from __future__ import annotations
@@ -70,5 +71,6 @@ async def connected(server: StandInServer, headers: dict[str, str] | None = None
         await raw.connect(server.base_url, API_KEY, headers=headers)
         await raw.expect("session.created")
         yield raw
+        raw.assert_valid()  # also what arrived after the last expect (not reached when the test failed)
     finally:
         await raw.close()
