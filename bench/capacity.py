@@ -198,8 +198,8 @@ async def accuracy_worker(args: argparse.Namespace) -> dict[str, Any]:
             if onset is not None:
                 onsets.append((response_id, onset + session.timeline.origin))
     await asyncio.gather(*(session.close() for session in sessions), return_exceptions=True)
-    failed = sum(1 for outcome in outcomes if isinstance(outcome, BaseException))
-    return {"onsets": onsets, "failed": failed + len(attempts) - len(sessions)}
+    errors = [f"{type(o).__name__}: {o}" for o in [*outcomes, *attempts] if isinstance(o, BaseException)]
+    return {"onsets": onsets, "failed": len(errors), "errors": sorted(set(errors))[:5]}
 
 
 def run_json_worker(kind: str, url: str, pid: int, args: argparse.Namespace, **extra: Any) -> dict[str, Any]:
@@ -276,6 +276,8 @@ def main(args: argparse.Namespace) -> None:
             ]
             late = [r.actual_ms - r.target_ms for r in records.values() if r.actual_ms is not None]
             print(f"  replies with an onset: {len(result['onsets'])}, failed sessions: {result['failed']}")
+            for error in result["errors"]:
+                print(f"    failed: {error}")
             print(line("error: onset - stand-in's first packet sent", errors))
             print(line("stand-in late against its 600 ms target", late))
             p99 = summarise(errors).p99
