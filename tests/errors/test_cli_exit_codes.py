@@ -27,13 +27,7 @@ def error_line(run_cli: Cli) -> Callable[[list[str], int], str]:
 
 
 def _one_error_line(run_cli: Cli, args: list[str], code: int) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("rth: error: ")
-    return lines[0]
+    return run_cli(*args).one_error_line(code)
 
 
 @pytest.mark.parametrize(

@@ -17,13 +17,7 @@ SMOKE = "scenarios/smoke.yaml"
 
 
 def one_line(run_cli: Cli, *args: str) -> str:
-    result = run_cli(*args)
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output and "╭" not in result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1, result.output
-    assert lines[0].startswith("rth: error: ")
-    return lines[0]
+    return run_cli(*args).one_error_line(2)
 
 
 @pytest.mark.parametrize(

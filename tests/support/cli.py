@@ -32,6 +32,16 @@ class CliResult:
     # What a terminal shows: interleaved as written in process; stdout, then stderr, in a subprocess.
     output: str
 
+    def one_error_line(self, code: int) -> str:
+        """The ``rth: error:`` line that is all this run printed, after checking it exited ``code``
+        with no traceback and no rich panel."""
+        assert self.exit_code == code, self.output
+        assert "Traceback" not in self.output and "╭" not in self.output
+        lines = self.output.strip().splitlines()
+        assert len(lines) == 1, self.output
+        assert lines[0].startswith("rth: error: ")
+        return lines[0]
+
 
 @dataclass(frozen=True)
 class _Interrupt:
