@@ -33,6 +33,7 @@ from typing import Any
 SIOCGSTAMPNS = 0x8907  # linux/sockios.h: struct timespec of the last datagram read from a socket
 _TIMESPEC = struct.Struct("@qq")
 _EMPTY_TIMESPEC = bytes(_TIMESPEC.size)
+MAX_AGE_S = 60.0  # the datagram was just read, so only a stepped wall clock makes it older (or negative)
 
 
 def kernel_receive_time(fd: int) -> float | None:
@@ -44,7 +45,7 @@ def kernel_receive_time(fd: int) -> float | None:
     wall_ns = time.clock_gettime_ns(time.CLOCK_REALTIME)
     age_s = (wall_ns - (int(seconds) * 1_000_000_000 + int(nanoseconds))) / 1e9
     now = time.monotonic()
-    if not 0.0 <= age_s <= 2.0:  # a stepped wall clock, or a stale stamp: not trustworthy
+    if not 0.0 <= age_s <= MAX_AGE_S:  # the wall clock was stepped in between: not trustworthy
         return None
     return now - age_s
 

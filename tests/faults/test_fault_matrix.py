@@ -56,7 +56,9 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     "rtp_loss": ("faults: [{kind: rtp_loss, percent: 20, direction: to_client, seed: 1}]", SAY),
     "rtp_jitter": ("faults: [{kind: rtp_jitter, ms: 200, direction: to_client}]", SAY),
     "rtp_rate": ("faults: [{kind: rtp_rate, kbit_s: 16, direction: to_client}]", SAY),
-    "network": ("faults: [{kind: network, preset: edge, direction: from_client}]", SAY),
+    # Two turns: the preset's 3 % loss must have struck before the stand-in's last receiver report
+    # (about one a second); in one short turn it sometimes had not.
+    "network": ("faults: [{kind: network, preset: edge, direction: from_client}]", f"{SAY}, {SAY}"),
     "client_network": ("client_network: {loss_percent: 30, seed: 2}", SAY),
 }
 
