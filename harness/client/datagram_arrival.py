@@ -27,7 +27,6 @@ import fcntl
 import struct
 import time
 from collections import deque
-from collections.abc import Callable
 from typing import Any
 
 SIOCGSTAMPNS = 0x8907  # linux/sockios.h: struct timespec of the last datagram read from a socket
@@ -102,8 +101,3 @@ class DatagramArrivals:
                 self._received = None
 
         protocol.datagram_received = datagram_received
-
-    def arrival(self, fallback: Callable[[], float]) -> float:
-        """The current datagram's receive instant, or ``fallback()`` when none is known."""
-        current = self.current
-        return fallback() if current is None else current

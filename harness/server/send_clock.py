@@ -38,7 +38,6 @@ class RtpSendClock:
     def __init__(self) -> None:
         self._expected: dict[int, SentMark] = {}
         self._origin: int | None = None
-        self.packets = 0
 
     def expect(self, pts: int, segment: SentMark) -> None:
         """``segment``'s first samples are in the frame at ``pts``: tell it when that frame is sent."""
@@ -59,7 +58,6 @@ class RtpSendClock:
 
     def sent(self, rtp_timestamp: int, at: float) -> None:
         """One packet of the reply track left at monotonic ``at``."""
-        self.packets += 1
         if self._origin is None:
             self._origin = rtp_timestamp
         if not self._expected:
