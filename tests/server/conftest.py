@@ -138,5 +138,5 @@ def candidate_addresses() -> Callable[[str], set[str]]:
 @pytest.fixture(scope="session")
 def conformance() -> ModuleType:
     """The protocol checks of tests/support/conformance.py: ``conformance.assert_links(peer)``,
-    ``.assert_response_order(peer, response_id, pacing=..., chain=None)``, ``.expected_chain(...)``."""
+    ``await .assert_response_order(peer, response_id, pacing=..., chain=None)``, ``.expected_chain(...)``."""
     return conformance_support

@@ -54,7 +54,7 @@ async def test_manual_turn_generates_ahead_of_playback(
         response_id = await peer.create_response()
         done_index, done = await peer.expect("response.done")
         stopped_index, _ = await peer.expect("output_audio_buffer.stopped", response_id=response_id)
-        trace = conformance.assert_response_order(peer, response_id, pacing="ahead")
+        trace = await conformance.assert_response_order(peer, response_id, pacing="ahead")
         assert done["response"]["status"] == "completed"
         reply = "You said: what is the weather like in paris today."
         assert done["response"]["output"][0]["content"][0]["transcript"] == reply
@@ -99,7 +99,7 @@ async def test_server_vad_turn(
             "conversation.item.added",
             "conversation.item.done",
         ]
-        conformance.assert_response_order(peer, response_id, pacing="ahead")
+        await conformance.assert_response_order(peer, response_id, pacing="ahead")
         conformance.assert_links(peer)
 
 
@@ -118,7 +118,7 @@ async def test_semantic_vad_turn(
         await peer.expect("response.done")
         _, offset = voiced_span_ms(hello_audio)
         assert 0 < stopped["audio_end_ms"] - (clip + offset) < 900, "eagerness high waits ~400 ms"
-        conformance.assert_response_order(peer, created["response"]["id"], pacing="ahead")
+        await conformance.assert_response_order(peer, created["response"]["id"], pacing="ahead")
         conformance.assert_links(peer)
 
 
@@ -150,7 +150,7 @@ async def test_barge_in_while_generating_then_after_done(
         assert done["response"]["status_details"] == {"type": "cancelled", "reason": "turn_detected"}
         assert done["response"]["output"][0]["status"] == "incomplete"
         assert truncated["item_id"] == done["response"]["output"][0]["id"] and truncated["audio_end_ms"] > 0
-        trace = conformance.assert_response_order(peer, story_id, pacing="ahead")
+        trace = await conformance.assert_response_order(peer, story_id, pacing="ahead")
         assert "output_audio_buffer.stopped" not in trace.types
         cleared_at = peer.events[cleared_index].at
 
@@ -171,7 +171,7 @@ async def test_barge_in_while_generating_then_after_done(
         await peer.expect("input_audio_buffer.speech_started", after=mark)
         cleared_index, _ = await peer.expect("output_audio_buffer.cleared", after=mark, response_id=echo_id)
         _, truncated = await peer.expect("conversation.item.truncated", after=mark)
-        echo = conformance.assert_response_order(peer, echo_id, pacing="ahead")
+        echo = await conformance.assert_response_order(peer, echo_id, pacing="ahead")
         assert echo.done["response"]["status"] == "completed"
         assert truncated["item_id"] == echo.item_id
         await peer.expect("response.done", after=cleared_index, timeout=20)  # the third turn's reply
@@ -200,7 +200,7 @@ async def test_cancel_during_generation_and_during_playback(
         await peer.expect("output_audio_buffer.stopped", response_id=first_id)
         partial = done["response"]["output"][0]["content"][0]["transcript"]
         assert partial and story.startswith(partial) and partial != story
-        conformance.assert_response_order(peer, first_id, pacing="ahead")
+        await conformance.assert_response_order(peer, first_id, pacing="ahead")
 
         # During playback: the response is no longer active; only output_audio_buffer.clear stops it.
         mark = len(peer.events)
@@ -217,7 +217,7 @@ async def test_cancel_during_generation_and_during_playback(
         _, truncated = await peer.expect("conversation.item.truncated", after=mark)
         full_ms = len(story.split()) * 200  # ~9 s of speech; far more than plays before the clear
         assert 0 < truncated["audio_end_ms"] < full_ms
-        trace = conformance.assert_response_order(peer, second_id, pacing="ahead")
+        trace = await conformance.assert_response_order(peer, second_id, pacing="ahead")
         assert "output_audio_buffer.stopped" not in trace.types and trace.item_id == truncated["item_id"]
         cleared_at = peer.events[cleared_index].at
         await wait_until(lambda: any(f.at > cleared_at + 0.8 for f in peer.audio), what="audio after clear")
@@ -238,7 +238,7 @@ async def test_text_modality_and_typed_turns(
         mark = len(peer.events)
         response_id = await peer.create_response()
         await peer.expect("response.done", after=mark)
-        trace = conformance.assert_response_order(peer, response_id, pacing="ahead")
+        trace = await conformance.assert_response_order(peer, response_id, pacing="ahead")
         assert trace.chain == conformance.expected_chain(audio=False)
         assert not any(t.startswith("output_audio_buffer.") for t in peer.types())
         assert trace.done["response"]["output"][0]["content"] == [

@@ -137,7 +137,7 @@ async def test_push_to_talk_turn(
         stopped_at, stopped = await peer.expect("output_audio_buffer.stopped", after=start, timeout=20)
         assert collapse(peer.types(start, stopped_at + 1)) == RESPONSE_ORDER
         response_id = stopped["response_id"]
-        conformance.assert_response_order(peer, response_id, pacing="realtime")
+        await conformance.assert_response_order(peer, response_id, pacing="realtime")
         _, done = await peer.expect("response.done", after=start)
         response = done["response"]
         assert response["id"] == response_id and response["status"] == "completed"
@@ -211,7 +211,7 @@ async def test_cancel_mid_response_silences_audio(
         assert late and max(late) <= silent_peak, max(late)
         assert "output_audio_buffer.stopped" not in peer.types(start)
 
-        conformance.assert_response_order(peer, response_id, pacing="realtime")
+        await conformance.assert_response_order(peer, response_id, pacing="realtime")
         again = len(peer.events)
         peer.send({"type": "response.create"})
         await peer.expect("response.created", after=again)

@@ -38,10 +38,14 @@ async def expect_error(
 
 
 async def finished(peer: RawPeer, mark: int, **response: Any) -> dict[str, Any]:
-    """Create a response after index ``mark``; returns its response.done (audio cleared at once)."""
+    """Create a response after index ``mark``; returns its response.done (audio cleared at once).
+
+    Waits for the rate_limits.updated that follows response.done too: it is a separate data-channel
+    message, so a check of the response's order right after response.done could miss it."""
     response_id = await peer.create_response(**response)
-    _, done = await peer.expect("response.done", after=mark)
+    done_at, done = await peer.expect("response.done", after=mark)
     assert done["response"]["id"] == response_id
+    await peer.expect("rate_limits.updated", after=done_at)
     if "audio" in done["response"]["output_modalities"]:
         peer.send({"type": "output_audio_buffer.clear"})
         await peer.expect("output_audio_buffer.cleared", after=mark, response_id=response_id)
@@ -224,7 +228,7 @@ async def test_response_options(
         assert done["conversation_id"] is None
         assert done["output"][0]["content"][0]["text"] == "You said: summarise this."
         chain = conformance.expected_chain(audio=False, in_conversation=False)
-        trace = conformance.assert_response_order(peer, done["id"], pacing="ahead", chain=chain)
+        trace = await conformance.assert_response_order(peer, done["id"], pacing="ahead", chain=chain)
         assert "conversation.item.added" not in trace.types
 
         # speed is honoured: the same words at 1.5x take about 2/3 of the audio (billed tokens).

@@ -93,7 +93,7 @@ async def smoke_turn(server: StandInServer, spoken: np.ndarray | None) -> TurnSe
         await peer.expect("output_audio_buffer.stopped", response_id=response_id, timeout=20)
         if spoken is not None:
             await peer.expect("conversation.item.input_audio_transcription.completed")
-        trace = assert_response_order(peer, response_id, pacing="ahead")
+        trace = await assert_response_order(peer, response_id, pacing="ahead")
         assert_links(peer)
         created_at = peer.events[trace.indices[0]].at
         return TurnSeen(

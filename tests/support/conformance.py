@@ -106,14 +106,22 @@ def response_trace(peer: RawPeer, response_id: str) -> ResponseTrace:
     return ResponseTrace(response_id, item_id, indices, types, done)
 
 
-def assert_response_order(
+async def assert_response_order(
     peer: RawPeer,
     response_id: str,
     *,
     pacing: str,
     chain: list[str] | None = None,
 ) -> ResponseTrace:
-    """The generation chain is the documented one; playback events sit where the pacing puts them."""
+    """The generation chain is the documented one; playback events sit where the pacing puts them.
+
+    Waits first for the response's response.done and the rate_limits.updated after it: they are
+    separate data-channel messages, so a caller that has just seen response.done may not have
+    received the next one yet."""
+    done_at, done = await peer.expect("response.done")
+    while done["response"]["id"] != response_id:
+        done_at, done = await peer.expect("response.done", after=done_at + 1)
+    await peer.expect("rate_limits.updated", after=done_at)
     trace = response_trace(peer, response_id)
     status = trace.done["response"]["status"]
     if chain is None:
