@@ -28,8 +28,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def tree_rss_mb(root_pid: int) -> float:
-    """Resident memory of ``root_pid`` and every descendant, MB (VmRSS from /proc)."""
+def tree_rss(root_pid: int) -> dict[int, tuple[str, float]]:
+    """Resident memory (MB) of ``root_pid`` and every descendant, each with its role, from /proc."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -37,17 +37,29 @@ def tree_rss_mb(root_pid: int) -> float:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    total_kb, stack = 0, [root_pid]
+    found: dict[int, tuple[str, float]] = {}
+    stack = [(root_pid, 0)]
     while stack:
-        pid = stack.pop()
-        stack.extend(children.get(pid, []))
+        pid, depth = stack.pop()
+        stack.extend((child, depth + 1) for child in children.get(pid, []))
         try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total_kb += int(line.split()[1])
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+            status = Path(f"/proc/{pid}/status").read_text().splitlines()
         except OSError:
             continue
-    return total_kb / 1024
+        rss = next((int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:")), 0.0)
+        found[pid] = (role(command, depth), rss)
+    return found
+
+
+def role(command: bytes, depth: int) -> str:
+    """What a process of the tree is: the driver (with the in-process stand-in), a load worker, the
+    stand-in's recognition workers, or a scoring pool (a load worker's child)."""
+    if depth == 0:
+        return "driver+stand-in"
+    if b"asr_worker" in command:
+        return "stand-in ASR"
+    return "load worker" if depth == 1 else "scoring pool"
 
 
 def slope_per_hour(points: list[tuple[float, float]]) -> float:
@@ -58,6 +70,36 @@ def slope_per_hour(points: list[tuple[float, float]]) -> float:
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
     return 0.0 if den == 0 else 3600 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den
+
+
+def print_memory(
+    samples: list[tuple[float, dict[int, tuple[str, float]]]], args: argparse.Namespace, load: dict[str, Any]
+) -> None:
+    """Growth of the processes that lived through the whole steady window (from a minute after the
+    ramp to the run's end), by role: a pool that starts mid-run is not growth, nor is shutdown."""
+    steady = [s for s in samples if args.ramp_up + 60 <= s[0] <= args.duration]
+    if len(steady) < 2:
+        print("RSS: run too short for a steady window")
+        return
+    lasting = set.intersection(*(set(tree) for _, tree in steady))
+    first, last = steady[0], steady[-1]
+    sessions = max(1, load["sessions_started"])
+    by_role: dict[str, list[float]] = {}
+    for pid in lasting:
+        name = first[1][pid][0]
+        grown = by_role.setdefault(name, [0.0, 0.0, 0.0])
+        grown[0] += first[1][pid][1]
+        grown[1] += last[1][pid][1]
+        grown[2] += 1
+    points = [(t, sum(tree[pid][1] for pid in lasting)) for t, tree in steady]
+    grown_mb = points[-1][1] - points[0][1]
+    in_window = sessions * (last[0] - first[0]) / max(args.duration, 1e-9)  # about: sessions start evenly
+    per_session_kb = grown_mb * 1024 / max(in_window, 1)
+    print(f"RSS over the steady window ({first[0] / 60:.1f} -> {last[0] / 60:.1f} min, {len(lasting)} "
+          f"processes that lived through it): {points[0][1]:.0f} -> {points[-1][1]:.0f} MB, slope "
+          f"{slope_per_hour(points):+.1f} MB/hour, ~{per_session_kb:.1f} KB per session")  # fmt: skip
+    for name, (before, after, count) in sorted(by_role.items()):
+        print(f"  {name} ({count}): {before:.0f} -> {after:.0f} MB ({after - before:+.1f})")
 
 
 def window(series: list[dict[str, Any]], first: bool) -> str:
@@ -72,33 +114,34 @@ def window(series: list[dict[str, Any]], first: bool) -> str:
 
 def main(args: argparse.Namespace) -> None:
     rth = Path(sys.executable).with_name("rth")
-    with tempfile.TemporaryDirectory() as out:
+    with tempfile.TemporaryDirectory() as scratch:
+        out = str(args.out or scratch)
         command = [str(rth), "load", str(args.suite), "--users", str(args.users)]
         command += ["--duration", str(args.duration), "--ramp-up", str(args.ramp_up), "--out", out]
         print(" ".join(command[1:]), flush=True)
         started = time.monotonic()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        samples: list[tuple[float, float]] = []
+        samples: list[tuple[float, dict[int, tuple[str, float]]]] = []
         while process.poll() is None:
             time.sleep(args.every)
             elapsed = time.monotonic() - started
-            rss = tree_rss_mb(process.pid)
-            if process.poll() is None and rss > 0:
-                samples.append((elapsed, rss))
-                print(f"  {elapsed:7.0f} s  RSS {rss:7.1f} MB", flush=True)
+            tree = tree_rss(process.pid)
+            if process.poll() is None and tree:
+                samples.append((elapsed, tree))
+                total = sum(rss for _, rss in tree.values())
+                print(f"  {elapsed:7.0f} s  RSS {total:7.1f} MB ({len(tree)} processes)", flush=True)
         _, stderr = process.communicate()
         report = json.loads(((Path(out) / "latest").resolve() / "report.json").read_text())
     load = report["load"]
-    steady = [s for s in samples if s[0] > args.ramp_up + 60]
     print(f"\nexit {process.returncode}; {load['sessions_started']} sessions started, "
           f"{load['sessions_completed']} completed, {load['sessions_failed']} failed "
           f"{load['failures_by_kind']}, error rate {load['error_rate']:.4f}")  # fmt: skip
-    if steady:
-        print(f"RSS of the process tree: {steady[0][1]:.0f} MB after the ramp -> {steady[-1][1]:.0f} MB at "
-              f"the end; slope {slope_per_hour(steady):+.1f} MB/hour")  # fmt: skip
+    for reason, n in load.get("failure_reasons", {}).items():
+        print(f"  {n:>5} x {reason}")
+    print_memory(samples, args, load)
     series = load.get("series") or []
     print(f"latency drift: first tenth {window(series, True)}; last tenth {window(series, False)}")
-    print(f"error events: {sum(r['error_events'] for r in series)}")
+    print(f"error events by code: {load['error_events'] or 'none'}")
     if process.returncode not in (0, 1):
         print(stderr[-2000:])
 
@@ -112,4 +155,5 @@ if __name__ == "__main__":
     parser.add_argument("--duration", type=float, default=1800.0)
     parser.add_argument("--ramp-up", type=float, default=30.0)
     parser.add_argument("--every", type=float, default=30.0, help="seconds between RSS samples")
+    parser.add_argument("--out", type=Path, help="keep the run here (report, sampled timelines)")
     main(parser.parse_args())

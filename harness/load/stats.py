@@ -23,6 +23,8 @@ WINDOW_S = 10.0
 SERIES_BUCKET_S = 5.0
 SEND_LAG = "send_lag_ms"
 CONNECT = "connect_ms"  # alias users type for connect_total_ms
+DISTINCT_REASONS = 20  # failure reasons kept word for word; the rest are counted under OTHER_REASONS
+OTHER_REASONS = "(other reasons)"
 
 
 @dataclass
@@ -37,6 +39,18 @@ class Counters:
     sessions_dropped: int = 0  # open model: arrivals not started, the node's session cap reached
     failures_by_kind: dict[str, int] = field(default_factory=dict)
     error_events: dict[str, int] = field(default_factory=dict)  # server `error` events by code
+    failure_reasons: dict[str, int] = field(default_factory=dict)  # "kind: message" -> sessions
+
+    def count_failures(self, kind: str, message: str | None, n: int = 1) -> None:
+        """Failed sessions, by kind and by their one-line reason (so a soak's failures can be told apart)."""
+        self.sessions_failed += n
+        self.failures_by_kind[kind] = self.failures_by_kind.get(kind, 0) + n
+        self._count_reason(f"{kind}: {message or 'no message'}"[:200], n)
+
+    def _count_reason(self, reason: str, n: int) -> None:
+        if reason not in self.failure_reasons and len(self.failure_reasons) >= DISTINCT_REASONS:
+            reason = OTHER_REASONS
+        self.failure_reasons[reason] = self.failure_reasons.get(reason, 0) + n
 
     def add(self, other: Counters) -> None:
         self.sessions_started += other.sessions_started
@@ -51,6 +65,8 @@ class Counters:
             self.failures_by_kind[kind] = self.failures_by_kind.get(kind, 0) + n
         for code, n in other.error_events.items():
             self.error_events[code] = self.error_events.get(code, 0) + n
+        for reason, n in other.failure_reasons.items():
+            self._count_reason(reason, n)
 
     @property
     def sessions_finished(self) -> int:
@@ -63,7 +79,8 @@ class Counters:
 
     def copy(self) -> Counters:
         kinds, errors = dict(self.failures_by_kind), dict(self.error_events)
-        return replace(self, failures_by_kind=kinds, error_events=errors)
+        reasons = dict(self.failure_reasons)
+        return replace(self, failures_by_kind=kinds, error_events=errors, failure_reasons=reasons)
 
 
 @dataclass
@@ -212,10 +229,8 @@ class LoadStats:
             return 0
         counters = latest.counters.copy()
         lost = latest.active
-        counters.sessions_failed += lost
         if lost:
-            kind = FailureKind.WORKER_LOST
-            counters.failures_by_kind[kind] = counters.failures_by_kind.get(kind, 0) + lost
+            counters.count_failures(FailureKind.WORKER_LOST, f"worker {worker} was lost", lost)
         self.workers[worker] = replace(
             latest, counters=counters, active=0, connecting=0, users=0, interval={}, done=True
         )

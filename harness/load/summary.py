@@ -78,6 +78,7 @@ def build_summary(
         sessions_dropped=counters.sessions_dropped,
         failures_by_kind=dict(counters.failures_by_kind),
         error_events=dict(counters.error_events),
+        failure_reasons=dict(sorted(counters.failure_reasons.items(), key=lambda item: -item[1])),
         error_rate=round(counters.error_rate, 6),
         turns_completed=counters.turns_completed,
         packets_sent=counters.packets_sent,

@@ -292,8 +292,7 @@ class LoadWorker:
         if kind is None:
             counters.sessions_completed += 1
         else:
-            counters.sessions_failed += 1
-            counters.failures_by_kind[kind] = counters.failures_by_kind.get(kind, 0) + 1
+            counters.count_failures(kind, record.error)
 
 
 class _TurnsMeasured:

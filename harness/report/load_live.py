@@ -91,6 +91,11 @@ def render_load_summary(load: LoadReport, results: list[ThresholdResult], consol
     )
     if load.failures_by_kind:
         console.print("failures: " + ", ".join(f"{k}={n}" for k, n in sorted(load.failures_by_kind.items())))
+        for reason, n in load.failure_reasons.items():
+            console.print(f"  {n:>6} x {reason}", highlight=False, markup=False, soft_wrap=True)
+    if load.error_events:
+        codes = ", ".join(f"{code}={n}" for code, n in sorted(load.error_events.items()))
+        console.print(f"error events from the target: {codes}", highlight=False, markup=False)
     table = Table(title="latency (ms, all workers merged)")
     for column in ("metric", "count", "p50", "p90", "p95", "p99", "max", "mean"):
         table.add_column(column, justify="left" if column == "metric" else "right")

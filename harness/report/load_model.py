@@ -59,6 +59,9 @@ class LoadReport(BaseModel):
     )
     failures_by_kind: dict[str, int] = Field(default_factory=dict)
     error_events: dict[str, int] = Field(default_factory=dict)
+    failure_reasons: dict[str, int] = Field(
+        default_factory=dict, description="Failed sessions by \"kind: reason\", most frequent first (20 kept)"
+    )
     error_rate: float
     turns_completed: int
     packets_sent: int = Field(default=0, description="Audio RTP packets sent, finished sessions")

@@ -90,6 +90,10 @@ def test_sessions_a_target_refuses_are_failures_by_kind_and_not_a_hot_loop(
     assert figures["failures_by_kind"] == {"connect": figures["sessions_failed"]}
     assert 2 <= figures["sessions_started"] <= 2 * 4 + 2  # each user pauses 1 s after a quick failure
     assert figures["error_rate"] == 1.0
+    reasons = figures["failure_reasons"]
+    assert sum(reasons.values()) == figures["sessions_failed"], reasons
+    assert all(r.startswith("connect: ") and "127.0.0.1:9" in r for r in reasons), reasons
+    assert any(line.strip().endswith(next(iter(reasons))) for line in result.stdout.splitlines())
 
 
 def test_a_ray_cluster_cannot_reach_this_machines_loopback_target(
