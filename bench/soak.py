@@ -142,7 +142,9 @@ def main(args: argparse.Namespace) -> None:
     series = load.get("series") or []
     print(f"latency drift: first tenth {window(series, True)}; last tenth {window(series, False)}")
     print(f"error events by code: {load['error_events'] or 'none'}")
-    if process.returncode not in (0, 1):
+    tracebacks = stderr.count("Traceback (most recent call last)")
+    print(f"stderr: {len(stderr.splitlines())} lines, {tracebacks} tracebacks")
+    if process.returncode not in (0, 1) or tracebacks:
         print(stderr[-2000:])
 
 

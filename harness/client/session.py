@@ -35,6 +35,7 @@ from harness.ice import loopback_only, rtc_configuration
 from harness.protocol import SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
 from harness.protocol.faults import Network
 from harness.protocol.impairment import impair_connection
+from harness.protocol.sctp_teardown import ignore_sctp_sends_after_close
 from harness.timeline import Timeline
 
 logger = logging.getLogger(__name__)
@@ -227,6 +228,7 @@ class RealtimeSession:
         session cannot record output audio.
         """
         install_fast_audio_level()
+        ignore_sctp_sends_after_close()
         session = cls(
             target,
             timeline if timeline is not None else Timeline(),

@@ -4,7 +4,8 @@ The only code the client and the stand-in server share: event type names, the au
 levels, the schema check against the installed ``openai`` package's realtime types, the default
 model, and the stand-in's one wire extension (the per-call persona header,
 :mod:`harness.protocol.standin`). Also the names the timeline's writers and readers agree on:
-milestones and latency metric names. A leaf package: it imports nothing from the harness.
+milestones and latency metric names. And one aiortc quirk both ends handle alike
+(:mod:`harness.protocol.sctp_teardown`). A leaf package: it imports nothing from the harness.
 """
 
 from harness.protocol.clock import (

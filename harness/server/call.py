@@ -21,6 +21,7 @@ from aiortc.mediastreams import MediaStreamTrack
 from harness.ice import rtc_configuration
 from harness.protocol.faults import Fault, rtp_network
 from harness.protocol.impairment import TransportImpairment, impair_connection
+from harness.protocol.sctp_teardown import ignore_sctp_sends_after_close
 from harness.server.asr import Recognizer
 from harness.server.asr_cache import PacketLog, TranscriptCache
 from harness.server.audio_in import InputAudioBuffer, consume_track, drain
@@ -124,6 +125,7 @@ class Call:
         """Apply the offer and return the answer SDP; a bad offer raises ``invalid_offer`` (400)."""
         if not offer_sdp.lstrip().startswith("v=0") or "\nm=" not in offer_sdp:
             raise ApiError(INVALID_OFFER, code="invalid_offer")
+        ignore_sctp_sends_after_close()
         transceiver = None
         if "\nm=audio" in offer_sdp:
             transceiver = self.pc.addTransceiver(self.track, direction="sendrecv")
