@@ -122,10 +122,14 @@ def test_a_second_signal_exits_at_once_with_the_timeline_intact(
         interrupt_with=(signal.SIGINT, signal.SIGTERM),
         timeout=30,
     )
-    assert result.exit_code == 143, result.stderr
+    # Back to back, the two reach a multi-threaded process in either order (each goes to whichever
+    # thread the kernel picks; on a loaded machine the first one's thread may run second): the
+    # second one obeyed names itself and sets the exit status.
+    assert result.exit_code in (130, 143), result.stderr
+    second = signal.Signals(result.exit_code - 128).name
     (run_dir,) = run_dirs(tmp_path)
     timeline = run_dir / "timeline.jsonl"
-    assert f"SIGTERM while stopping: stopped at once; the timeline so far is in {timeline}" in result.stderr
+    assert f"{second} while stopping: stopped at once; the timeline so far is in {timeline}" in result.stderr
     assert "Traceback" not in result.stderr
     records = timeline_records(run_dir)
     assert any(r.get("type") == "response.done" for r in records)

@@ -59,7 +59,7 @@ SCENARIOS: dict[str, tuple[str, str]] = {
     # Two turns: the preset's 3 % loss must have struck before the stand-in's last receiver report
     # (about one a second); in one short turn it sometimes had not.
     "network": ("faults: [{kind: network, preset: edge, direction: from_client}]", f"{SAY}, {SAY}"),
-    "client_network": ("client_network: {loss_percent: 30, seed: 2}", SAY),
+    "client_network": ("client_network: {loss_percent: 30, seed: 2}", f"{SAY}, {SAY}"),
 }
 
 
@@ -237,5 +237,8 @@ def test_an_impaired_network_shows_in_the_rtp_counters(run: dict[str, Any]) -> N
     assert rate["packets_lost"] / (rate["packets_lost"] + rate["packets_received"]) > 0.15
     assert rtp["network"]["remote_packets_lost"] > 0  # the stand-in reports losing what we sent
     client = rtp["client_network"]
+    # The far end counts losses as of its last receiver report (aiortc sends one every 0.5-1.5 s,
+    # later on a loaded stand-in), so it may not cover the last second sent: the lower bound is
+    # half the 30 % dropped; the upper one catches a loss applied twice or to the wrong side.
     assert 0.15 < client["remote_packets_lost"] / client["packets_sent"] < 0.45
     assert rtp["control"]["packets_lost"] == 0 and rtp["control"]["remote_packets_lost"] in (0, None)
