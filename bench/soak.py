@@ -141,6 +141,12 @@ def main(args: argparse.Namespace) -> None:
     print_memory(samples, args, load)
     series = load.get("series") or []
     print(f"latency drift: first tenth {window(series, True)}; last tenth {window(series, False)}")
+    # Round trips through the stand-in's data channel: how responsive it stayed at this load.
+    for metric in ("commit_to_committed_ms", "cancel_to_silence_ms", "first_audio_ms", "connect_total_ms"):
+        figures = load["latency_ms"].get(metric) or {}
+        if figures.get("count"):
+            print(f"{metric}: n={figures['count']} p50 {figures['p50']:.0f} p95 {figures['p95']:.0f} "
+                  f"p99 {figures['p99']:.0f} max {figures['max']:.0f}")  # fmt: skip
     print(f"error events by code: {load['error_events'] or 'none'}")
     tracebacks = stderr.count("Traceback (most recent call last)")
     print(f"stderr: {len(stderr.splitlines())} lines, {tracebacks} tracebacks")

@@ -36,6 +36,14 @@ class ConnectChoice(StrEnum):
     ephemeral = "ephemeral"
 
 
+class NetworkChoice(StrEnum):
+    """The presets of :data:`harness.protocol.faults.PRESETS` (a test keeps the two equal)."""
+
+    lossy_wifi = "lossy-wifi"
+    g3 = "3g"
+    edge = "edge"
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     _say_error(message)
     raise typer.Exit(code)

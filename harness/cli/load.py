@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from harness.cli._app import EXIT_FAILED, EXIT_OK, ConnectChoice, app, console, exit_codes, print_rendered
+from harness.cli._app import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ConnectChoice,
+    NetworkChoice,
+    app,
+    console,
+    exit_codes,
+    print_rendered,
+)
 from harness.errors import UsageError
 from harness.protocol import DEFAULT_MODEL
 
@@ -65,6 +74,13 @@ def load(
     out: Annotated[Path, typer.Option(help="Folder for run directories.")] = Path("reports"),
     prices: Annotated[Path | None, typer.Option(help="Price table (TOML) for the cost estimate.")] = None,
     seed: Annotated[int, typer.Option(help="Seed of the session sampling.")] = 0,
+    client_network: Annotated[
+        NetworkChoice | None,
+        typer.Option(
+            help="Impair the RTP every session sends with a preset (loss, jitter, rate cap; see "
+            "docs/reliability.md), for scenarios without their own `client_network`."
+        ),
+    ] = None,
 ) -> None:
     """Load-test: keep N sessions live (or start R per second) and measure latency under load.
 
@@ -92,6 +108,7 @@ def load(
                 model=model,
                 prices=prices,
                 standin_load=True,  # the built-in stand-in must not be what limits the load
+                client_network=client_network.value if client_network is not None else None,
             ),
             users=users,
             duration_s=duration,

@@ -8,7 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from harness.cli._app import EXIT_FAILED, EXIT_OK, ConnectChoice, app, console, exit_codes, print_rendered
+from harness.cli._app import (
+    EXIT_FAILED,
+    EXIT_OK,
+    ConnectChoice,
+    NetworkChoice,
+    app,
+    console,
+    exit_codes,
+    print_rendered,
+)
 from harness.protocol import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -18,14 +27,6 @@ if TYPE_CHECKING:
 class StandinChoice(StrEnum):
     inline = "inline"
     process = "process"
-
-
-class NetworkChoice(StrEnum):
-    """The presets of :data:`harness.protocol.faults.PRESETS` (a test keeps the two equal)."""
-
-    lossy_wifi = "lossy-wifi"
-    g3 = "3g"
-    edge = "edge"
 
 
 @app.command()

@@ -121,6 +121,7 @@ async def run_load(
                     score_sample=options.score_sample,
                     sample_first=index == 0,
                     seed=options.seed,
+                    client_network=options.run.client_network,
                 )
                 for index in range(host.count)
             ]

@@ -36,6 +36,7 @@ class Counters:
     packets_sent: int = 0  # audio RTP, summed over finished sessions
     packets_received: int = 0
     packets_lost: int = 0
+    remote_packets_lost: int = 0  # of the audio sent, what the target reported lost (its receiver reports)
     sessions_dropped: int = 0  # open model: arrivals not started, the node's session cap reached
     failures_by_kind: dict[str, int] = field(default_factory=dict)
     error_events: dict[str, int] = field(default_factory=dict)  # server `error` events by code
@@ -60,6 +61,7 @@ class Counters:
         self.packets_sent += other.packets_sent
         self.packets_received += other.packets_received
         self.packets_lost += other.packets_lost
+        self.remote_packets_lost += other.remote_packets_lost
         self.sessions_dropped += other.sessions_dropped
         for kind, n in other.failures_by_kind.items():
             self.failures_by_kind[kind] = self.failures_by_kind.get(kind, 0) + n

@@ -84,6 +84,7 @@ def build_summary(
         packets_sent=counters.packets_sent,
         packets_received=counters.packets_received,
         packets_lost=counters.packets_lost,
+        remote_packets_lost=counters.remote_packets_lost,
         latency_ms={name: value for name, value in summaries.items() if name != SEND_LAG},
         send_lag_ms=summaries.get(SEND_LAG, stats.total.summary(SEND_LAG)),
         workers=[

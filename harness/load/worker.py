@@ -29,6 +29,7 @@ from harness.client.opus_input import OpusClipCache
 from harness.load.stats import SEND_LAG, WorkerMeter, WorkerSnapshot
 from harness.metrics import connect_latency, session_latency
 from harness.protocol import ServerEventType
+from harness.protocol.faults import NetworkSpec
 from harness.report.model import FailureKind, ScenarioReport
 from harness.runner.plan import PlannedRun, Variant
 from harness.runner.session_run import SessionDriver, score_and_keep
@@ -58,6 +59,7 @@ class WorkerConfig:
     sample_first: bool = False  # sample this worker's first session (the run keeps at least one)
     seed: int = 0
     scenario_targets: tuple[ResolvedTarget, ...] = ()  # per scenario (its own `target:`); else target
+    client_network: NetworkSpec | None = None  # `--client-network`, for scenarios without their own
 
     def target_of(self, index: int) -> ResolvedTarget:
         """Where scenario ``index`` calls: its own ``target:`` if it names one, else the run's."""
@@ -234,6 +236,7 @@ class LoadWorker:
             record_output=sampled,
             clip_cache=self._clips,
             opus_clips=None if sampled else self._opus,  # the hot path for every counted session
+            network=self.config.client_network,
         )
         meter = self.meter
         meter.counters.sessions_started += 1
@@ -286,6 +289,7 @@ class LoadWorker:
         counters.packets_sent += int(rtp.get("packets_sent") or 0)
         counters.packets_received += int(rtp.get("packets_received") or 0)
         counters.packets_lost += int(rtp.get("packets_lost") or 0)
+        counters.remote_packets_lost += int(rtp.get("remote_packets_lost") or 0)
         kind = record.failure_kind
         if kind == FailureKind.INTERRUPTED:
             return  # cut by the end of the run or a stop: neither completed nor failed

@@ -1,9 +1,11 @@
-"""Silence aiortc's SCTP retransmissions that fire after their DTLS transport closed.
+"""Silence aiortc's SCTP sends that fail after their transport closed.
 
-aiortc's SCTP timers (T1 for INIT / COOKIE ECHO, T2 for SHUTDOWN) start a bare
-``asyncio.ensure_future(self._send_chunk(...))``; when the DTLS transport closed meanwhile, the task
-fails with ``ConnectionError("Cannot send encrypted data, not connected")`` that nobody awaits, and
-asyncio prints "Task exception was never retrieved" with a traceback (aiortc issue #1040, open).
+aiortc's SCTP transport sends from bare ``asyncio.ensure_future(...)`` tasks: its T1 / T2 timers'
+retransmissions (``_send_chunk``), a data channel's queued messages (``_data_channel_flush``),
+stream resets. When the DTLS or ICE transport closed meanwhile, the task fails with a
+``ConnectionError`` ("Cannot send encrypted data, not connected", "Cannot send data, not
+connected") that nobody awaits, and asyncio prints "Task exception was never retrieved" with a
+traceback (aiortc issue #1040, open).
 It happens when a peer closes while its association is still being set up or torn down, which a
 loaded machine or a dropped peer makes common: a load run printed one traceback per such session.
 The call's outcome is already recorded (closed or lost), so these are logged at debug level; any
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
 _Handler = Any  # asyncio's handler type differs between Python versions
+SCTP_MODULE = os.path.join("aiortc", "rtcsctptransport.py")  # its fire-and-forget send tasks
 
 
 def _is_sctp_send_after_close(context: dict[str, Any]) -> bool:
@@ -27,7 +31,7 @@ def _is_sctp_send_after_close(context: dict[str, Any]) -> bool:
         return False
     task = context.get("future")
     code = getattr(getattr(task, "get_coro", lambda: None)(), "cr_code", None)
-    return code is not None and "aiortc" in code.co_filename and code.co_name in {"_send_chunk", "_transmit"}
+    return code is not None and code.co_filename.endswith(SCTP_MODULE)
 
 
 class _Filter:

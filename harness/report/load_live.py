@@ -89,6 +89,13 @@ def render_load_summary(load: LoadReport, results: list[ThresholdResult], consol
         f"{load.peak_active_sessions}; turns {load.turns_completed}",
         highlight=False,
     )
+    if load.packets_sent or load.packets_received:
+        console.print(
+            f"audio RTP: sent {load.packets_sent} ({_share(load.remote_packets_lost, load.packets_sent)} "
+            f"reported lost by the target), received {load.packets_received} "
+            f"({_share(load.packets_lost, load.packets_received + load.packets_lost)} lost)",
+            highlight=False,
+        )
     if load.failures_by_kind:
         console.print("failures: " + ", ".join(f"{k}={n}" for k, n in sorted(load.failures_by_kind.items())))
         for reason, n in load.failure_reasons.items():
@@ -122,3 +129,7 @@ def render_load_summary(load: LoadReport, results: list[ThresholdResult], consol
             console.print(f"  {result.describe()}", markup=False, highlight=False)
     if load.workers_lost:
         console.print(f"workers lost: {', '.join(load.workers_lost)}")
+
+
+def _share(part: int, whole: int) -> str:
+    return f"{part} = {100 * part / whole:.1f} %" if whole else str(part)

@@ -67,6 +67,9 @@ class LoadReport(BaseModel):
     packets_sent: int = Field(default=0, description="Audio RTP packets sent, finished sessions")
     packets_received: int = Field(default=0, description="Audio RTP packets received, finished sessions")
     packets_lost: int = Field(default=0, description="Received audio lost (decoding sessions only)")
+    remote_packets_lost: int = Field(
+        default=0, description="Audio sent that the target reported lost (its RTCP receiver reports)"
+    )
     latency_ms: dict[str, Percentiles] = Field(default_factory=dict, description="Every metric, merged")
     send_lag_ms: Percentiles = Field(default_factory=dict)
     workers: list[WorkerFigures] = Field(default_factory=list)

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from harness.cli.run import NetworkChoice
+from harness.cli._app import NetworkChoice
 from harness.client import ConnectMode, Target
 from harness.errors import ScenarioError
 from harness.protocol import ServerEventType

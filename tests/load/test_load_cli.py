@@ -24,9 +24,10 @@ def load(
     users: int = 3,
     duration: int = 8,
     workers: int = 2,
+    extra: tuple[str, ...] = (),
 ) -> tuple[int, dict[str, Any], Path]:
     args = ["load", str(scenario), "--users", str(users), "--duration", str(duration)]
-    args += ["--workers", str(workers), "--out", str(out)]
+    args += ["--workers", str(workers), "--out", str(out), *extra]
     for expression in thresholds:
         args += ["--threshold", expression]
     result = run_cli(*args, in_subprocess=True, timeout=180)
@@ -124,3 +125,18 @@ def test_a_scenarios_own_target_is_where_its_sessions_call(
     assert figures["sessions_completed"] >= 1, figures
     assert figures["failures_by_kind"] == {"connect": figures["sessions_failed"]}
     assert figures["sessions_failed"] >= 1
+
+
+def test_client_network_impairs_what_every_session_sends(
+    run_cli: Cli, short_scenario: Path, tmp_path: Path
+) -> None:
+    """--client-network lossy-wifi (5 % loss): the stand-in's receiver reports count the loss, on
+    the load path (pre-encoded Opus) as on the sampled ones (check_short_load: a clean run, none)."""
+    code, report, _ = load(
+        run_cli, short_scenario, tmp_path, users=2, workers=1, extra=("--client-network", "lossy-wifi")
+    )
+    assert code == 0
+    figures = report["load"]
+    assert report["config"]["client_network"] == "lossy-wifi"
+    assert figures["sessions_completed"] >= 2 and figures["packets_sent"] > 300
+    assert 0 < figures["remote_packets_lost"] < 0.15 * figures["packets_sent"], figures

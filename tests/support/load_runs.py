@@ -28,6 +28,7 @@ def check_short_load(report: dict[str, Any], run_dir: Path, users: int, workers:
     assert figures["latency_ms"]["first_audio_ms"]["count"] >= users
     assert figures["send_lag_ms"]["count"] > 100
     assert figures["packets_sent"] > 100 and figures["packets_received"] > 100
+    assert figures["remote_packets_lost"] == 0  # loopback: the target lost nothing we sent
     assert {w["worker"] for w in figures["workers"]} == workers
     assert all(w["rss_mb"] > 0 and w["node"] for w in figures["workers"])
     assert figures["rss_mb_per_session"] > 0
