@@ -8,7 +8,8 @@ loop, 127.0.0.1 only), traces Python allocations with ``tracemalloc`` and, after
 measures three equal phases of sessions:
 
 * RSS and live objects (``gc``) per finished session in each phase: a leak stays positive and
-  steady phase after phase; bounded growth falls towards zero;
+  steady phase after phase; bounded growth falls towards zero. RSS is read again after glibc's
+  ``malloc_trim(0)``: growth that it gives back was freed heap the allocator kept, not a leak;
 * live objects by type that grew over the last phase, e.g. sessions or peer connections;
 * with tracing on in the last phase only (it slows every allocation), the traced Python memory
   per session and the allocation sites that grew most.
@@ -21,6 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
+import ctypes.util
 import gc
 import resource
 import secrets
@@ -39,6 +42,9 @@ from harness.scenario import load_scenarios
 from harness.server import ServerConfig, StandInServer
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
 def rss_mb() -> float:
@@ -104,21 +110,27 @@ class Mark:
     rss_mb: float
     types: Counter[str]
     snapshot: tracemalloc.Snapshot | None
+    trimmed_rss_mb: float  # after malloc_trim(0)
 
 
 async def mark(worker: LoadWorker, *, traced: bool) -> Mark:
     gc.collect()
     snapshot = tracemalloc.take_snapshot() if traced else None
-    return Mark(finished(worker), rss_mb(), live_types(), snapshot)
+    rss = rss_mb()
+    LIBC.malloc_trim(0)  # hand freed heap pages back: what stays is memory still in use
+    return Mark(finished(worker), rss, live_types(), snapshot, rss_mb())
 
 
 def print_phase(phase: int, before: Mark, after: Mark) -> None:
     sessions = max(1, after.sessions - before.sessions)
     objects = sum(after.types.values()) - sum(before.types.values())
     grown_mb = after.rss_mb - before.rss_mb
+    kept_mb = after.trimmed_rss_mb - before.trimmed_rss_mb
     line = (
         f"phase {phase}: {after.sessions - before.sessions} sessions; RSS {grown_mb:+.1f} MB "
-        f"({grown_mb * 1024 / sessions:+.2f} KB/session); live objects {objects:+d} "
+        f"({grown_mb * 1024 / sessions:+.2f} KB/session; "
+        f"after malloc_trim {kept_mb * 1024 / sessions:+.2f}); "
+        f"live objects {objects:+d} "
         f"({objects / sessions:+.1f}/session)"
     )
     if before.snapshot is not None and after.snapshot is not None:

@@ -54,11 +54,14 @@ def tree_rss(root_pid: int) -> dict[int, tuple[str, float]]:
 
 def role(command: bytes, depth: int) -> str:
     """What a process of the tree is: the driver (with the in-process stand-in), a load worker, the
-    stand-in's recognition workers, or a scoring pool (a load worker's child)."""
+    stand-in's recognition workers, multiprocessing's resource tracker, or a scoring pool (a load
+    worker's child)."""
     if depth == 0:
         return "driver+stand-in"
     if b"asr_worker" in command:
         return "stand-in ASR"
+    if b"resource_tracker" in command:
+        return "resource tracker"
     return "load worker" if depth == 1 else "scoring pool"
 
 
@@ -76,30 +79,31 @@ def print_memory(
     samples: list[tuple[float, dict[int, tuple[str, float]]]], args: argparse.Namespace, load: dict[str, Any]
 ) -> None:
     """Growth of the processes that lived through the whole steady window (from a minute after the
-    ramp to the run's end), by role: a pool that starts mid-run is not growth, nor is shutdown."""
+    ramp to the run's end), by role: a pool that starts mid-run is not growth, nor is shutdown.
+    The window's second half is given apart: caches and allocator arenas fill early and then
+    stay, a leak keeps its slope to the end."""
     steady = [s for s in samples if args.ramp_up + 60 <= s[0] <= args.duration]
-    if len(steady) < 2:
+    if len(steady) < 4:
         print("RSS: run too short for a steady window")
         return
     lasting = set.intersection(*(set(tree) for _, tree in steady))
-    first, last = steady[0], steady[-1]
-    sessions = max(1, load["sessions_started"])
-    by_role: dict[str, list[float]] = {}
-    for pid in lasting:
-        name = first[1][pid][0]
-        grown = by_role.setdefault(name, [0.0, 0.0, 0.0])
-        grown[0] += first[1][pid][1]
-        grown[1] += last[1][pid][1]
-        grown[2] += 1
-    points = [(t, sum(tree[pid][1] for pid in lasting)) for t, tree in steady]
-    grown_mb = points[-1][1] - points[0][1]
-    in_window = sessions * (last[0] - first[0]) / max(args.duration, 1e-9)  # about: sessions start evenly
-    per_session_kb = grown_mb * 1024 / max(in_window, 1)
-    print(f"RSS over the steady window ({first[0] / 60:.1f} -> {last[0] / 60:.1f} min, {len(lasting)} "
-          f"processes that lived through it): {points[0][1]:.0f} -> {points[-1][1]:.0f} MB, slope "
-          f"{slope_per_hour(points):+.1f} MB/hour, ~{per_session_kb:.1f} KB per session")  # fmt: skip
-    for name, (before, after, count) in sorted(by_role.items()):
-        print(f"  {name} ({count}): {before:.0f} -> {after:.0f} MB ({after - before:+.1f})")
+    sessions_per_s = load["sessions_started"] / max(args.duration, 1e-9)  # about: they start evenly
+    halves = [("steady window", steady), ("its second half", steady[len(steady) // 2 :])]
+    for label, part in halves:
+        points = [(t, sum(tree[pid][1] for pid in lasting)) for t, tree in part]
+        grown_mb = points[-1][1] - points[0][1]
+        per_session_kb = grown_mb * 1024 / max(1.0, sessions_per_s * (points[-1][0] - points[0][0]))
+        print(f"RSS over the {label} ({points[0][0] / 60:.1f} -> {points[-1][0] / 60:.1f} min, "
+              f"{len(lasting)} processes): {points[0][1]:.0f} -> {points[-1][1]:.0f} MB, slope "
+              f"{slope_per_hour(points):+.1f} MB/hour, {per_session_kb:+.1f} KB per session")  # fmt: skip
+        by_role: dict[str, list[float]] = {}
+        for pid in lasting:
+            grown = by_role.setdefault(part[0][1][pid][0], [0.0, 0.0, 0.0])
+            grown[0] += part[0][1][pid][1]
+            grown[1] += part[-1][1][pid][1]
+            grown[2] += 1
+        for name, (before, after, count) in sorted(by_role.items()):
+            print(f"  {name} ({count:.0f}): {before:.0f} -> {after:.0f} MB ({after - before:+.1f})")
 
 
 def window(series: list[dict[str, Any]], first: bool) -> str:

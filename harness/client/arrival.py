@@ -121,14 +121,20 @@ def observe_rtp_packets(
 
 
 def install_arrival_hook(
-    receiver: Any, arrivals: PacketArrivals, datagrams: DatagramArrivals | None = None
+    receiver: Any,
+    arrivals: PacketArrivals,
+    datagrams: DatagramArrivals | None = None,
+    also: PacketObserver | None = None,
 ) -> None:
-    """Wrap ``receiver._handle_rtp_packet`` (this instance only) to feed ``arrivals``."""
+    """Wrap ``receiver._handle_rtp_packet`` (this instance only) to feed ``arrivals`` (and
+    ``also``, e.g. a jitter estimate, with the same arrival)."""
     if getattr(receiver._handle_rtp_packet, "_rth_arrivals", None) is not None:
         return
 
     def stamp(packet: Any, arrival: float) -> None:
         arrivals.add(packet.timestamp, arrival)
+        if also is not None:
+            also(packet, arrival)
 
     handler = observe_rtp_packets(receiver, stamp, datagrams)
     handler._rth_arrivals = arrivals  # type: ignore[attr-defined]

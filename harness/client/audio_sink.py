@@ -33,6 +33,7 @@ import soundfile
 from aiortc.mediastreams import MediaStreamError
 
 from harness.client.arrival import PacketArrivals, install_arrival_hook
+from harness.client.arrival_jitter import ArrivalJitter
 from harness.client.audio_source import Pcm
 from harness.client.datagram_arrival import DatagramArrivals
 from harness.client.levels import FLOOR_DBFS, peak_dbfs, rms_dbfs
@@ -163,6 +164,7 @@ class AudioCapture:
         self.timeline = timeline
         self.detector = LevelDetector(threshold_dbfs, hangover_frames)
         self.arrivals = PacketArrivals()
+        self.jitter = ArrivalJitter()  # of the received packets, from their arrival instants
         self.frames = 0
         self.frames_with_arrival = 0
         self.last_delivery_lag_s: float | None = None  # delivery minus packet arrival, last frame
@@ -174,7 +176,7 @@ class AudioCapture:
 
     def hook_receiver(self, receiver: Any, datagrams: DatagramArrivals | None = None) -> None:
         """Stamp packet arrivals of this RTCRtpReceiver (call before media flows)."""
-        install_arrival_hook(receiver, self.arrivals, datagrams)
+        install_arrival_hook(receiver, self.arrivals, datagrams, also=self.jitter.add)
 
     def start(self, track: Any) -> None:
         """Start the recv loop on the remote audio track (idempotent per capture)."""

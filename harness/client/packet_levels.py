@@ -31,6 +31,7 @@ from typing import Any
 from aiortc.rtcrtpreceiver import StreamStatistics
 
 from harness.client.arrival import take_over_receiver
+from harness.client.arrival_jitter import ArrivalJitter
 from harness.client.audio_sink import (
     OFFSET_HANGOVER_FRAMES,
     ONSET_THRESHOLD_DBFS,
@@ -90,7 +91,8 @@ class PacketLevelMeter:
         self.size_gate = OpusSizeGate()
         self.use_audio_level = use_audio_level  # False: size gate only (to test the fallback)
         self.packets = 0
-        self.stream = StreamStatistics(SAMPLE_RATE)  # loss and jitter, as aiortc's receiver counts them
+        self.stream = StreamStatistics(SAMPLE_RATE)  # loss, as aiortc's receiver counts it
+        self.jitter = ArrivalJitter()  # from the packets' arrival instants, not the loop's clock
         self.packets_with_level = 0
         self.loud_packets = 0
         self._max_loud_level = math.floor(-threshold_dbfs)  # RFC 6464 level is -dBov, 0..127
@@ -98,6 +100,7 @@ class PacketLevelMeter:
     def on_packet(self, packet: Any, arrival: float) -> None:
         """An ``arrival.PacketObserver``: classify one RTP packet as it arrives."""
         self.stream.add(packet)
+        self.jitter.add(packet, arrival)
         payload = packet.payload
         if not payload:
             return
@@ -153,6 +156,10 @@ class PacketLevelCapture:
     @property
     def detector(self) -> LevelDetector:
         return self.meter.detector
+
+    @property
+    def jitter(self) -> ArrivalJitter:
+        return self.meter.jitter
 
     @property
     def recording(self) -> bool:

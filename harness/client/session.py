@@ -32,7 +32,7 @@ from harness.client.rtp_stats import RtpCounters, read_rtp_counters
 from harness.client.target import ConnectMode, Target
 from harness.errors import ConnectError, ConnectionLost, HarnessError, ProtocolError
 from harness.ice import loopback_only, rtc_configuration
-from harness.protocol import SAMPLE_RATE, ClientEventType, Milestone, ServerEventType
+from harness.protocol import ClientEventType, Milestone, ServerEventType
 from harness.protocol.faults import Network
 from harness.protocol.impairment import impair_connection
 from harness.protocol.sctp_teardown import ignore_sctp_sends_after_close
@@ -170,14 +170,16 @@ class RealtimeSession:
     async def rtp_stats(self) -> RtpCounters:
         """Audio RTP counters of both directions (:mod:`harness.client.rtp_stats`). The
         non-decoding path takes the receiver's packets over, so it counts them itself, with
-        aiortc's own ``StreamStatistics``."""
+        aiortc's own ``StreamStatistics``. Jitter is computed from the packets' arrival instants
+        (:mod:`harness.client.arrival_jitter`), not from when the loop handled them."""
         counters = await read_rtp_counters(self.pc)
         if isinstance(self.capture, PacketLevelCapture):  # its packets never reach aiortc's counters
             stream = self.capture.meter.stream
             if stream.packets_received:
                 counters.packets_received = stream.packets_received
                 counters.packets_lost = stream.packets_lost
-                counters.jitter_ms = round(stream.jitter * 1000 / SAMPLE_RATE, 3)
+        if self.capture.jitter.jitter_ms is not None:
+            counters.jitter_ms = self.capture.jitter.jitter_ms
         return counters
 
     @property
