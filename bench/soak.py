@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -50,6 +51,26 @@ def tree_rss(root_pid: int) -> dict[int, tuple[str, float]]:
         rss = next((int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:")), 0.0)
         found[pid] = (role(command, depth), rss)
     return found
+
+
+def udp_sockets(pid: int) -> int:
+    """UDP sockets the driver process holds: with the in-process stand-in, about one per live
+    call (its ICE candidate on 127.0.0.1). Calls the stand-in keeps after their client left
+    would show as a count above --users that grows."""
+    inodes = set()
+    try:
+        links = list(Path(f"/proc/{pid}/fd").iterdir())
+        lines = Path(f"/proc/{pid}/net/udp").read_text().splitlines()[1:]
+    except OSError:
+        return 0
+    for link in links:
+        try:
+            target = os.readlink(link)
+        except OSError:
+            continue  # closed in between
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    return sum(line.split()[9] in inodes for line in lines)
 
 
 def role(command: bytes, depth: int) -> str:
@@ -133,7 +154,9 @@ def main(args: argparse.Namespace) -> None:
             if process.poll() is None and tree:
                 samples.append((elapsed, tree))
                 total = sum(rss for _, rss in tree.values())
-                print(f"  {elapsed:7.0f} s  RSS {total:7.1f} MB ({len(tree)} processes)", flush=True)
+                calls = udp_sockets(process.pid)
+                print(f"  {elapsed:7.0f} s  RSS {total:7.1f} MB ({len(tree)} processes); "
+                      f"stand-in UDP sockets {calls}", flush=True)  # fmt: skip
         _, stderr = process.communicate()
         report = json.loads(((Path(out) / "latest").resolve() / "report.json").read_text())
     load = report["load"]
