@@ -109,7 +109,7 @@ def print_memory(
         return
     lasting = set.intersection(*(set(tree) for _, tree in steady))
     sessions_per_s = load["sessions_started"] / max(args.duration, 1e-9)  # about: they start evenly
-    halves = [("steady window", steady), ("its second half", steady[len(steady) // 2 :])]
+    halves = [("steady window", steady), ("second half of that window", steady[len(steady) // 2 :])]
     for label, part in halves:
         points = [(t, sum(tree[pid][1] for pid in lasting)) for t, tree in part]
         grown_mb = points[-1][1] - points[0][1]
