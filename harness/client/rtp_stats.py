@@ -2,8 +2,9 @@
 
 Both directions: what we received (``inbound-rtp``: packets, loss counted from sequence gaps;
 the session replaces its interarrival jitter with one from the packets' arrival instants,
-:mod:`harness.client.arrival_jitter`) and what the far end reported of what we sent (``remote-inbound-rtp``, from
-its RTCP receiver reports, which arrive about once a second, so the last second may be missing).
+:mod:`harness.client.arrival_jitter`) and what the far end reported of what we sent
+(``remote-inbound-rtp``, from its RTCP receiver reports, which arrive about once a second, so the
+last second may be missing).
 """
 
 from __future__ import annotations

@@ -80,6 +80,14 @@ def _load(report: RunReport) -> list[str]:
         f"{load.sessions_failed} failed (error rate {load.error_rate:.4f}); peak active "
         f"{load.peak_active_sessions}; {load.turns_completed} turns",
     ]
+    if load.failure_reasons:
+        lines += [
+            "",
+            *_table(["failed sessions", "reason"], [[str(n), r] for r, n in load.failure_reasons.items()]),
+        ]
+    if load.error_events:
+        codes = ", ".join(f"`{code}` {n}" for code, n in sorted(load.error_events.items()))
+        lines += ["", f"Error events from the target: {codes}."]
     if load.last_level_held is not None or load.breakpoint:
         lines += ["", f"Breakpoint: last level that held **{load.last_level_held or 'none'}** users."]
     if load.thresholds:

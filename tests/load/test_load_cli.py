@@ -95,6 +95,8 @@ def test_sessions_a_target_refuses_are_failures_by_kind_and_not_a_hot_loop(
     assert sum(reasons.values()) == figures["sessions_failed"], reasons
     assert all(r.startswith("connect: ") and "127.0.0.1:9" in r for r in reasons), reasons
     assert any(line.strip().endswith(next(iter(reasons))) for line in result.stdout.splitlines())
+    summary = ((tmp_path / "latest").resolve() / "summary.md").read_text()
+    assert all(f"| {n} | {reason} |" in summary for reason, n in reasons.items())
 
 
 def test_a_ray_cluster_cannot_reach_this_machines_loopback_target(
