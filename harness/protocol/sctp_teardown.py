@@ -35,7 +35,7 @@ def _is_sctp_send_after_close(context: dict[str, Any]) -> bool:
 
 
 class _Filter:
-    """The loop's exception handler: drops the one known aiortc teardown error, passes on the rest."""
+    """The loop's exception handler: drops aiortc's SCTP sends after close, passes on the rest."""
 
     def __init__(self, previous: _Handler | None) -> None:
         self.previous = previous
