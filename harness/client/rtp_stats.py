@@ -21,6 +21,7 @@ class RtpCounters:
     packets_received: int | None = None
     packets_lost: int | None = None
     jitter_ms: float | None = None
+    packets_out_of_order: int | None = None
     remote_packets_lost: int | None = None  # of the packets we sent, as the far end reported
     remote_jitter_ms: float | None = None
 

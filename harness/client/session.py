@@ -171,7 +171,8 @@ class RealtimeSession:
         """Audio RTP counters of both directions (:mod:`harness.client.rtp_stats`). The
         non-decoding path takes the receiver's packets over, so it counts them itself, with
         aiortc's own ``StreamStatistics``. Jitter is computed from the packets' arrival instants
-        (:mod:`harness.client.arrival_jitter`), not from when the loop handled them."""
+        (:mod:`harness.client.arrival_jitter`), not from when the loop handled them, and so are the
+        packets that came after a later-numbered one (aiortc's stats do not count those)."""
         counters = await read_rtp_counters(self.pc)
         if isinstance(self.capture, PacketLevelCapture):  # its packets never reach aiortc's counters
             stream = self.capture.meter.stream
@@ -180,6 +181,8 @@ class RealtimeSession:
                 counters.packets_lost = stream.packets_lost
         if self.capture.jitter.jitter_ms is not None:
             counters.jitter_ms = self.capture.jitter.jitter_ms
+        if self.capture.jitter.packets:
+            counters.packets_out_of_order = self.capture.jitter.out_of_order
         return counters
 
     @property

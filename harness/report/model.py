@@ -92,6 +92,11 @@ class RtpStats(BaseModel):
     jitter_ms: float | None = Field(
         default=None, description="Interarrival jitter (RFC 3550) of received audio"
     )
+    packets_out_of_order: int | None = Field(
+        default=None,
+        description="Received audio packets that came after a later-numbered one (reordered or "
+        "repeated); a network that reorders shows here, a late sender does not",
+    )
     remote_packets_lost: int | None = Field(
         default=None, description="Of the packets sent, those the far end reported lost (RTCP)"
     )

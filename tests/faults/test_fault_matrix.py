@@ -229,13 +229,18 @@ def test_an_impaired_network_shows_in_the_rtp_counters(run: dict[str, Any]) -> N
     rtp = {name: run["sessions"][name]["rtp"] for name in SCENARIOS}
     loss = rtp["rtp_loss"]
     assert 0.1 < loss["packets_lost"] / (loss["packets_lost"] + loss["packets_received"]) < 0.3
-    # From kernel receive stamps the control call reads 3-6 ms (loopback; the client's loop lag is
-    # not in it: aiortc's own estimate read 26 ms there under load) and the 0..200 ms jitter
-    # session 23-31 ms: RFC 3550 counts only the packets that arrive in sequence order, and with
-    # delays ten times the packet spacing those are the ones whose delay beat every earlier one's
-    # (a simulation reads 22-50 ms, tests/client/test_client_arrival_jitter.py).
-    jitter = {name: rtp[name]["jitter_ms"] for name in ("rtp_jitter", "control")}
-    assert jitter["rtp_jitter"] > max(15, 2 * jitter["control"] + 5), jitter
+    # Delays of 0..200 ms at 20 ms spacing reorder about half the packets (RFC 3550's jitter then
+    # reads 20-50 ms: it counts only the packets that arrive in sequence order, those whose delay
+    # beat every earlier one's; tests/client/test_client_arrival_jitter.py). The control call's
+    # jitter is no yardstick: it comes from kernel receive stamps, so it is the stand-in's own
+    # pacing, 3-6 ms on a quiet machine but 24 ms seen with the cores busy. A late sender still
+    # sends in order over loopback, so the control call reorders nothing.
+    jittered, control = rtp["rtp_jitter"], rtp["control"]
+    assert jittered["packets_out_of_order"] > 0.25 * jittered["packets_received"], jittered
+    assert control["packets_out_of_order"] == 0, control
+    assert jittered["jitter_ms"] > 15, jittered
+    page = (run["dir"] / "index.html").read_text(encoding="utf-8")
+    assert f"{jittered['packets_out_of_order']} out of order" in page
     rate = rtp["rtp_rate"]  # 16 kbit/s cannot carry the reply's ~100 kbit/s: most of it queues, then drops
     assert rate["packets_lost"] / (rate["packets_lost"] + rate["packets_received"]) > 0.15
     assert rtp["network"]["remote_packets_lost"] > 0  # the stand-in reports losing what we sent
