@@ -8,16 +8,32 @@ only for annotations (under TYPE_CHECKING).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from tests.support import REPO_ROOT, browser, budgets
+from tests.support import raw_peer as raw_peer_support
 from tests.support import reports as report_support
 from tests.support.cli import Cli
+
+# Hypothesis: no per-example deadline (timing goals live in bench/; an example that a loaded machine
+# preempts is no failure). With CI set, as .ci/run sets it, Hypothesis's own "ci" profile applies
+# instead: the same, and derandomised, so a red CI run can be repeated example for example.
+if not os.environ.get("CI"):
+    settings.register_profile("rth", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("rth")
+
+
+@pytest.fixture(scope="session")
+def wait_until() -> Callable[..., Awaitable[None]]:
+    """``await wait_until(predicate, timeout=10.0, what=...)``: poll for a state (never a timing check)."""
+    return raw_peer_support.wait_until
 
 
 @pytest.fixture(scope="session")

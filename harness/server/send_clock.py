@@ -9,8 +9,10 @@ records the instant the packet was handed to the kernel, which is what its timin
 
 How: the track tells :class:`RtpSendClock` the pts of each reply's first frame; a wrapper on this
 call's DTLS transport ``_send_rtp`` (an instance attribute: this call only) reads the RTP
-timestamp of each outgoing packet of our SSRC before SRTP protects it and, once aiortc's
-``sendto`` returned, resolves the segment waiting for that pts. aiortc's RTP timestamps are a
+timestamp of each outgoing packet of our SSRC before SRTP protects it and resolves the segment
+waiting for that pts with the instant read just before the packet went down (SRTP and ``sendto``
+take microseconds; an instant read after them could land milliseconds late whenever another
+thread took the GIL in between). aiortc's RTP timestamps are a
 random origin plus the encoder's timestamp, which counts samples from the first frame sent (the
 Opus encoder cancels its own initial padding; pre-encoded packets keep their pts), and the reply
 track's pts starts at 0: so ``timestamp - first timestamp`` is the frame's pts.
@@ -50,9 +52,10 @@ class RtpSendClock:
         original: Callable[[bytes], Awaitable[None]] = dtls_transport._send_rtp
 
         async def send_rtp(data: bytes) -> None:
+            handed_over = time.monotonic()
             await original(data)
             if len(data) >= 12 and not is_rtcp(data) and int.from_bytes(data[8:12], "big") == ssrc:
-                self.sent(int.from_bytes(data[4:8], "big"), time.monotonic())
+                self.sent(int.from_bytes(data[4:8], "big"), handed_over)
 
         dtls_transport._send_rtp = send_rtp
 

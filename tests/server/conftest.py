@@ -10,7 +10,7 @@ standin.py, conformance.py) reach the tests as the session fixtures at the end.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -121,12 +121,6 @@ def raw_peer() -> type[RawPeer]:
 def silent_peak() -> int:
     """The loudest frame peak that still counts as silence."""
     return raw_peer_support.SILENT_PEAK
-
-
-@pytest.fixture(scope="session")
-def wait_until() -> Callable[..., Awaitable[None]]:
-    """``await wait_until(predicate, timeout=10.0, what=...)``: poll for a state (never a timing check)."""
-    return raw_peer_support.wait_until
 
 
 @pytest.fixture(scope="session")
