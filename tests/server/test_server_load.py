@@ -21,6 +21,7 @@ import av
 import numpy as np
 import pytest
 import pytest_asyncio
+import soundfile
 
 from harness.client import RealtimeSession, Target
 from harness.client.opus_input import OpusClipCache
@@ -34,7 +35,7 @@ from harness.server.decode_gate import DecodeGate, opus_duration_ms
 from harness.server.opus_replies import EncodedSpeech, encode_opus, silence_packet
 from harness.server.tts import Speech
 from tests.support.conformance import PLAYBACK, assert_links, assert_response_order
-from tests.support.raw_peer import SILENT_PEAK, RawPeer
+from tests.support.raw_peer import SILENT_PEAK, RawPeer, wait_until
 from tests.support.standin import API_KEY, SENTENCE, connected
 
 in_module_loop = pytest.mark.asyncio(loop_scope="module")
@@ -90,11 +91,15 @@ async def smoke_turn(server: StandInServer, spoken: np.ndarray | None) -> TurnSe
             peer.send({"type": "input_audio_buffer.commit"})
             await peer.expect("input_audio_buffer.committed")
         response_id = await peer.create_response()
-        await peer.expect("output_audio_buffer.stopped", response_id=response_id, timeout=20)
+        stopped, _ = await peer.expect("output_audio_buffer.stopped", response_id=response_id, timeout=20)
         if spoken is not None:
             await peer.expect("conversation.item.input_audio_transcription.completed")
         trace = await assert_response_order(peer, response_id, pacing="ahead")
         assert_links(peer)
+        # The reply's last frames may still sit in the receiver's jitter buffer (or, in normal
+        # mode, the encoder) when `stopped` arrives: count them once later audio has come through.
+        stopped_at = peer.events[stopped].at
+        await wait_until(lambda: any(f.at > stopped_at + 0.5 for f in peer.audio), what="audio after")
         created_at = peer.events[trace.indices[0]].at
         return TurnSeen(
             chain=trace.chain,
@@ -178,13 +183,19 @@ async def test_load_mode_neither_decodes_nor_recognises_what_no_turn_needs(
         assert call.decode_gate.skipped_frames - skipped < 10
 
 
-async def clip_turn(session: RealtimeSession, wav: Path, *, vad: bool) -> str:
+async def clip_turn(server: StandInServer, session: RealtimeSession, wav: Path, *, vad: bool) -> str:
     """One pre-encoded clip as ``rth load`` sends it, committed by hand or by VAD; the transcript."""
+    assert session.call_id is not None
+    heard_by_server = server.calls[session.call_id].input_audio
+    start_ms = heard_by_server.received_ms
     await session.play(wav)
     if not vad:
-        # aiortc's receiver holds the last few packets until more arrive: committing at once would
-        # race them (a shorter span is other audio, and rightly another key), so let silence follow.
-        await asyncio.sleep(0.3)
+        # aiortc's receiver holds the last few packets until more arrive, and a commit can overtake
+        # RTP still queued: committing early would cut the clip (a shorter span is other audio,
+        # and rightly another key). So commit once the stand-in has the clip and 300 ms of the
+        # silence after it (a state, polled; a fixed sleep would race a stalled loop).
+        needed_ms = 1000 * soundfile.info(str(wav)).duration + 300
+        await wait_until(lambda: heard_by_server.received_ms - start_ms >= needed_ms, what="the clip")
         await session.send({"type": "input_audio_buffer.commit"})
         await session.send({"type": "response.create"})
     heard = await session.wait_for("conversation.item.input_audio_transcription.completed", timeout=20)
@@ -219,9 +230,9 @@ async def test_load_mode_recognises_each_distinct_clip_once(
     ]
     sentence, hello = speech_dir / "sentence.wav", speech_dir / "hello.wav"
     async with sessions[0], sessions[1]:
-        first = await clip_turn(sessions[0], sentence, vad=vad)
-        second = await clip_turn(sessions[1], sentence, vad=vad)
-        hellos = await asyncio.gather(*(clip_turn(s, hello, vad=vad) for s in sessions))  # at once
+        first = await clip_turn(server, sessions[0], sentence, vad=vad)
+        second = await clip_turn(server, sessions[1], sentence, vad=vad)
+        hellos = await asyncio.gather(*(clip_turn(server, s, hello, vad=vad) for s in sessions))  # at once
         packets = [server.calls[c].input_audio.packets for c in list(server.calls)[-2:]]
 
     assert first == second == SENTENCE and hellos[0] == hellos[1] != first
