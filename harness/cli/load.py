@@ -30,6 +30,15 @@ def load(
     duration: Annotated[
         float, typer.Option(min=1.0, help="Seconds of load (after which sessions end).")
     ] = 30.0,
+    graceful_stop: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=3600.0,
+            help="Seconds sessions still running when --duration ends get to finish (k6's gracefulStop); "
+            "then they are cut, counted as neither completed nor failed. Ctrl-C gives them 5 s.",
+        ),
+    ] = 30.0,
     ramp_up: Annotated[
         float, typer.Option(min=0.0, help="Seconds to reach --users (or --rate) linearly.")
     ] = 0.0,
@@ -112,6 +121,7 @@ def load(
             ),
             users=users,
             duration_s=duration,
+            graceful_stop_s=graceful_stop,
             ramp_up_s=ramp_up,
             rate=rate,
             workers=workers,

@@ -29,7 +29,7 @@ from harness.load.placement import Placement
 from harness.load.stats import LoadStats
 from harness.load.summary import LevelResult, build_summary
 from harness.load.thresholds import Threshold, ThresholdResult
-from harness.load.worker import WorkerConfig
+from harness.load.worker import STOP_GRACE_S, WorkerConfig
 from harness.report.model import FailureKind, RunReport, ScenarioReport
 from harness.runner.options import RunOptions
 from harness.runner.run_dir import RunDirectory
@@ -38,7 +38,7 @@ from harness.scenario import Scenario
 
 TICK_S = 0.25
 SETTLE_FRACTION = 0.25  # of each breakpoint step, not judged (sessions still connecting)
-DRAIN_S = 60.0  # after stop: how long to wait for every worker's last snapshot and samples
+DRAIN_S = 60.0  # after stop and its grace: how long to wait for every worker's last snapshot and samples
 
 
 @dataclass
@@ -57,6 +57,9 @@ class LoadOptions:
     seed: int = 0
     ray: str | None = None  # a Ray address (``local`` starts one): the workers run as Ray actors
     max_sessions_per_node: int | None = None
+    # When the duration ends, sessions still running get this long to finish (k6's gracefulStop,
+    # whose default this is); a stop by Ctrl-C or SIGTERM gives them the workers' short grace.
+    graceful_stop_s: float = 30.0
 
 
 class LoadObserver(Protocol):
@@ -128,15 +131,18 @@ async def run_load(
             workers = await stack.enter_async_context(host.make(configs))
             stats = LoadStats()  # the clock starts when the workers do
             placement = Placement(workers, options.max_sessions_per_node)
+            grace_s: float | None = None  # interrupted: the workers' own short grace
             try:
                 _check_capacity(options, placement)
                 if options.ramp_until is not None:
                     levels = await _breakpoint(workers, placement, stats, options, observer)
                 else:
                     await _steady(workers, placement, stats, options, observer)
+                grace_s = options.graceful_stop_s
             finally:  # Ctrl-C too: the workers' last snapshots and sampled sessions are kept
-                workers.stop()
-                await _drain(workers, stats, observer, 0)
+                workers.stop(grace_s)
+                grace = STOP_GRACE_S if grace_s is None else grace_s
+                await _drain(workers, stats, observer, 0, grace + DRAIN_S)
                 lost = workers.lost()
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted = True
@@ -252,10 +258,12 @@ async def _breakpoint(
     return levels
 
 
-async def _drain(workers: WorkerHost, stats: LoadStats, observer: LoadObserver | None, wanted: int) -> None:
+async def _drain(
+    workers: WorkerHost, stats: LoadStats, observer: LoadObserver | None, wanted: int, seconds: float
+) -> None:
     """After stop: read until every worker sent its last snapshot and its samples (or died)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + DRAIN_S
+    deadline = loop.time() + seconds
     while not workers.all_finished and loop.time() < deadline:
         await _pump(workers, stats, observer, wanted, TICK_S)
 

@@ -61,9 +61,10 @@ class WorkerHost(ABC):
     def lost(self) -> list[str]:
         """Workers that died before sending their results."""
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float | None = None) -> None:
+        """Stop every worker; running sessions get ``grace_s`` to finish (None: the workers' own)."""
         for worker in self.alive():
-            self.send(worker, "stop")
+            self.send(worker, "stop", grace_s)
 
     def alive(self) -> list[str]:
         gone = set(self.lost()) | self.finished

@@ -71,6 +71,7 @@ def build_summary(
         rate=options.rate,
         duration_s=round(stats.elapsed(), 3),
         ramp_up_s=options.ramp_up_s,
+        graceful_stop_s=options.graceful_stop_s,
         peak_active_sessions=peak,
         sessions_started=counters.sessions_started,
         sessions_completed=counters.sessions_completed,

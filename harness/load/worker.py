@@ -42,7 +42,7 @@ from harness.timeline import EntryKind, Timeline
 
 logger = logging.getLogger(__name__)
 
-STOP_GRACE_S = 5.0  # sessions still running when the run ends get this long, then are cancelled
+STOP_GRACE_S = 5.0  # a stop with no grace of its own (Ctrl-C): sessions get this long, then are cancelled
 RETRY_PAUSE_S = 1.0  # a user whose session failed within this long waits this long before the next
 
 
@@ -106,6 +106,7 @@ class LoadWorker:
         self._rate = 0.0
         self._max_sessions: int | None = None
         self._stopping = asyncio.Event()
+        self._grace_s = STOP_GRACE_S
         self._scoring: ProcessPool | None = None
         self._ready = asyncio.Event()  # set once every clip is prepared and encoded
 
@@ -120,7 +121,7 @@ class LoadWorker:
         elif kind == "cap":
             self.set_max_sessions(None if value is None else int(value))
         elif kind == "stop":
-            self.stop()
+            self.stop(STOP_GRACE_S if value is None else float(value))
         else:
             raise ValueError(f"unknown load worker command {kind!r}")
 
@@ -150,7 +151,9 @@ class LoadWorker:
     def snapshot(self) -> WorkerSnapshot:
         return self.meter.snapshot()
 
-    def stop(self) -> None:
+    def stop(self, grace_s: float = STOP_GRACE_S) -> None:
+        """Start no more sessions; those running get ``grace_s`` to finish, then are cancelled."""
+        self._grace_s = grace_s
         self._stopping.set()
 
     # ---- running ----------------------------------------------------------------------------
@@ -169,7 +172,7 @@ class LoadWorker:
             arrivals.cancel()
             running = [*self._users, *self._sessions]
             if running:
-                _, pending = await asyncio.wait(running, timeout=STOP_GRACE_S)
+                _, pending = await asyncio.wait(running, timeout=self._grace_s)
                 for task in pending:
                     task.cancel()
                 await asyncio.gather(*running, return_exceptions=True)

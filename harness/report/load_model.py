@@ -50,6 +50,10 @@ class LoadReport(BaseModel):
     rate: float | None = None
     duration_s: float
     ramp_up_s: float = 0.0
+    graceful_stop_s: float | None = Field(
+        default=None,
+        description="Seconds the sessions still running when the duration ended were given to finish",
+    )
     peak_active_sessions: int
     sessions_started: int
     sessions_completed: int

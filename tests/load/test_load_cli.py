@@ -142,3 +142,21 @@ def test_client_network_impairs_what_every_session_sends(
     assert report["config"]["client_network"] == "lossy-wifi"
     assert figures["sessions_completed"] >= 2 and figures["packets_sent"] > 300
     assert 0 < figures["remote_packets_lost"] < 0.15 * figures["packets_sent"], figures
+
+
+def test_a_session_running_when_the_duration_ends_finishes_in_its_graceful_stop(
+    run_cli: Cli, short_scenario: Path, tmp_path: Path
+) -> None:
+    """k6's gracefulStop: a ~4 s session still running when a 2 s run ends completes within the
+    default grace; with ``--graceful-stop 0`` it is cut, counted as neither completed nor failed."""
+    figures = {}
+    for grace in ("0", "30"):
+        extra = ("--graceful-stop", grace)
+        _, report, _ = load(
+            run_cli, short_scenario, tmp_path / grace, users=1, duration=2, workers=1, extra=extra
+        )
+        figures[grace] = report["load"]
+    cut, finished = figures["0"], figures["30"]
+    assert (cut["sessions_started"], cut["sessions_completed"], cut["sessions_failed"]) == (1, 0, 0), cut
+    assert (finished["sessions_started"], finished["sessions_completed"]) == (1, 1), finished
+    assert (cut["graceful_stop_s"], finished["graceful_stop_s"]) == (0, 30)

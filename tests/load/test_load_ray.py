@@ -100,7 +100,7 @@ async def test_a_killed_actor_fails_its_own_sessions_only_and_the_run_goes_on(
 ) -> None:
     scenarios = load_suite([short_scenario]).scenarios
     killer = _KillOne()
-    report, run_dir, _ = await run_load(scenarios, options(tmp_path, users=2, duration_s=12), killer)
+    report, run_dir, _ = await run_load(scenarios, options(tmp_path, users=2, duration_s=16), killer)
     assert killer.killed_at is not None, "w0 never finished a session while w1 had one live"
     data = json.loads((run_dir / "report.json").read_text())
     figures = data["load"]
