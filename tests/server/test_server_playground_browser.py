@@ -32,6 +32,10 @@ FIXTURE = "weather_paris.wav"
 WORDS = "What is the weather like in Paris today?"  # what the fixture says
 LEAD_IN_S = 1.5  # silence first: the call connects while it plays (~0.4 s on loopback)
 TAIL_S = 0.3
+# Chromium's fake microphone starts its file when capture starts, some time after the click, and
+# then loops it. Stop this long after the file's length from the click: after the speech for a
+# capture up to TAIL_S + 0.7 = 1.0 s late, and still in the next loop's silent lead-in.
+STOP_AFTER_FILE_S = 0.7
 PROBE = Path(__file__).resolve().parents[1] / "support" / "webrtc_probe.js"
 PROBE_INTERVAL_S = 0.04  # how often the probe samples the remote track (webrtc_probe.js)
 # Assistant audio is there when the level stands this far above the silence the stand-in sends
@@ -116,7 +120,7 @@ def visit(
         clicked = time.monotonic()
         page.click("#start")
         page.wait_for_selector("body[data-state=listening]")
-        time.sleep(max(0.0, clicked + seconds - time.monotonic()))  # the file has played
+        time.sleep(max(0.0, clicked + seconds + STOP_AFTER_FILE_S - time.monotonic()))  # the file played
         page.click("#stop")
         seen["answering"] = page.get_attribute("body", "data-state")
         page.wait_for_selector("body[data-state=idle]", timeout=REPLY_TIMEOUT_MS)  # hung up by itself
