@@ -28,7 +28,6 @@ class ArrivalJitter:
         self.clockrate = clockrate
         self.jitter = 0.0  # RTP timestamp units, like aiortc's ``jitter``
         self.packets = 0
-        self.out_of_order = 0  # arrived after a later-numbered packet: reordered or repeated
         self._max_seq: int | None = None
         self._last_arrival: float | None = None  # seconds
         self._last_timestamp: int | None = None
@@ -37,7 +36,6 @@ class ArrivalJitter:
         """One received RTP packet and its arrival (``time.monotonic()`` seconds)."""
         self.packets += 1
         if self._max_seq is not None and not uint16_gt(packet.sequence_number, self._max_seq):
-            self.out_of_order += 1
             return  # late or repeated: RFC 3550 counts arrivals in sequence order only
         self._max_seq = packet.sequence_number
         if self._last_arrival is not None and self._last_timestamp is not None:

@@ -37,6 +37,7 @@ from harness.client.arrival_jitter import ArrivalJitter
 from harness.client.audio_source import Pcm
 from harness.client.datagram_arrival import DatagramArrivals
 from harness.client.levels import FLOOR_DBFS, peak_dbfs, rms_dbfs
+from harness.client.rtp_sequence import SequenceCounts
 from harness.protocol import SAMPLE_RATE, Milestone
 from harness.timeline import Timeline
 
@@ -165,6 +166,7 @@ class AudioCapture:
         self.detector = LevelDetector(threshold_dbfs, hangover_frames)
         self.arrivals = PacketArrivals()
         self.jitter = ArrivalJitter()  # of the received packets, from their arrival instants
+        self.sequence = SequenceCounts()  # loss and reordering, by sequence number
         self.frames = 0
         self.frames_with_arrival = 0
         self.last_delivery_lag_s: float | None = None  # delivery minus packet arrival, last frame
@@ -176,7 +178,11 @@ class AudioCapture:
 
     def hook_receiver(self, receiver: Any, datagrams: DatagramArrivals | None = None) -> None:
         """Stamp packet arrivals of this RTCRtpReceiver (call before media flows)."""
-        install_arrival_hook(receiver, self.arrivals, datagrams, also=self.jitter.add)
+        install_arrival_hook(receiver, self.arrivals, datagrams, also=self._count_packet)
+
+    def _count_packet(self, packet: Any, arrival: float) -> None:
+        self.jitter.add(packet, arrival)
+        self.sequence.add(packet.sequence_number)
 
     def start(self, track: Any) -> None:
         """Start the recv loop on the remote audio track (idempotent per capture)."""

@@ -28,8 +28,6 @@ import math
 from pathlib import Path
 from typing import Any
 
-from aiortc.rtcrtpreceiver import StreamStatistics
-
 from harness.client.arrival import take_over_receiver
 from harness.client.arrival_jitter import ArrivalJitter
 from harness.client.audio_sink import (
@@ -41,8 +39,8 @@ from harness.client.audio_sink import (
     mark_level_change,
 )
 from harness.client.datagram_arrival import DatagramArrivals
+from harness.client.rtp_sequence import SequenceCounts
 from harness.errors import HarnessError
-from harness.protocol import SAMPLE_RATE
 from harness.timeline import Timeline
 
 AUDIO_LEVEL_URI = "urn:ietf:params:rtp-hdrext:ssrc-audio-level"
@@ -91,7 +89,7 @@ class PacketLevelMeter:
         self.size_gate = OpusSizeGate()
         self.use_audio_level = use_audio_level  # False: size gate only (to test the fallback)
         self.packets = 0
-        self.stream = StreamStatistics(SAMPLE_RATE)  # loss, as aiortc's receiver counts it
+        self.sequence = SequenceCounts()  # loss and reordering, by sequence number
         self.jitter = ArrivalJitter()  # from the packets' arrival instants, not the loop's clock
         self.packets_with_level = 0
         self.loud_packets = 0
@@ -99,7 +97,7 @@ class PacketLevelMeter:
 
     def on_packet(self, packet: Any, arrival: float) -> None:
         """An ``arrival.PacketObserver``: classify one RTP packet as it arrives."""
-        self.stream.add(packet)
+        self.sequence.add(packet.sequence_number)
         self.jitter.add(packet, arrival)
         payload = packet.payload
         if not payload:
@@ -160,6 +158,10 @@ class PacketLevelCapture:
     @property
     def jitter(self) -> ArrivalJitter:
         return self.meter.jitter
+
+    @property
+    def sequence(self) -> SequenceCounts:
+        return self.meter.sequence
 
     @property
     def recording(self) -> bool:

@@ -1,8 +1,8 @@
 """A call's audio RTP counters from aiortc's getStats: what an impaired network shows.
 
-Both directions: what we received (``inbound-rtp``: packets, loss counted from sequence gaps;
-the session replaces its interarrival jitter with one from the packets' arrival instants,
-:mod:`harness.client.arrival_jitter`) and what the far end reported of what we sent
+Both directions: what we received (``inbound-rtp``; the session replaces its counts with its
+capture's own, :mod:`harness.client.rtp_sequence` and :mod:`harness.client.arrival_jitter`) and
+what the far end reported of what we sent
 (``remote-inbound-rtp``, from its RTCP receiver reports, which arrive about once a second, so the
 last second may be missing).
 """

@@ -168,21 +168,20 @@ class RealtimeSession:
         return self.capture.end_segment()
 
     async def rtp_stats(self) -> RtpCounters:
-        """Audio RTP counters of both directions (:mod:`harness.client.rtp_stats`). The
-        non-decoding path takes the receiver's packets over, so it counts them itself, with
-        aiortc's own ``StreamStatistics``. Jitter is computed from the packets' arrival instants
-        (:mod:`harness.client.arrival_jitter`), not from when the loop handled them, and so are the
-        packets that came after a later-numbered one (aiortc's stats do not count those)."""
+        """Audio RTP counters of both directions (:mod:`harness.client.rtp_stats`). What came back
+        is counted by our own capture on both paths (the non-decoding one takes the receiver's
+        packets over, so aiortc never sees them): loss and reordering by sequence number
+        (:mod:`harness.client.rtp_sequence`: never the -1 that reordering gives aiortc's count),
+        and jitter from the packets' arrival instants (:mod:`harness.client.arrival_jitter`), not
+        from when the loop handled them."""
         counters = await read_rtp_counters(self.pc)
-        if isinstance(self.capture, PacketLevelCapture):  # its packets never reach aiortc's counters
-            stream = self.capture.meter.stream
-            if stream.packets_received:
-                counters.packets_received = stream.packets_received
-                counters.packets_lost = stream.packets_lost
+        sequence = self.capture.sequence
+        if sequence.packets:  # the non-decoding path's packets never reach aiortc's counters
+            counters.packets_received = sequence.packets
+            counters.packets_lost = sequence.lost
+            counters.packets_out_of_order = sequence.out_of_order
         if self.capture.jitter.jitter_ms is not None:
             counters.jitter_ms = self.capture.jitter.jitter_ms
-        if self.capture.jitter.packets:
-            counters.packets_out_of_order = self.capture.jitter.out_of_order
         return counters
 
     @property

@@ -88,7 +88,11 @@ class RtpStats(BaseModel):
 
     packets_sent: int | None = None
     packets_received: int | None = None
-    packets_lost: int | None = None
+    packets_lost: int | None = Field(
+        default=None,
+        description="Received audio: sequence numbers between the lowest and highest received that "
+        "never came (never negative, unlike RFC 3550's expected-minus-received)",
+    )
     jitter_ms: float | None = Field(
         default=None, description="Interarrival jitter (RFC 3550) of received audio"
     )
