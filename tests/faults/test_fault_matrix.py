@@ -1,8 +1,8 @@
 """The fault matrix: every fault kind the stand-in injects, each in its own session of one `rth run`,
-all side by side, through the CLI over real loopback WebRTC. Each session ends as docs/reliability.md
-says (a clear error of the right kind, or recovery), none outlives its own timeout, the session
-without faults passes next to them, and the report is written. One more session runs against an
-`rth serve --faults FILE` (server-wide faults) and brings faults of its own."""
+side by side (ten at a time), through the CLI over real loopback WebRTC. Each session ends as
+docs/reliability.md says (a clear error of the right kind, or recovery), none outlives its own
+timeout, the session without faults passes next to them, and the report is written. One more
+session runs against an `rth serve --faults FILE` (server-wide faults) and brings faults of its own."""
 
 from __future__ import annotations
 
