@@ -176,7 +176,7 @@ class RealtimeSession:
         from when the loop handled them."""
         counters = await read_rtp_counters(self.pc)
         sequence = self.capture.sequence
-        if sequence.packets:  # the non-decoding path's packets never reach aiortc's counters
+        if sequence.packets:  # ours on both paths (the non-decoding path's never reach aiortc's)
             counters.packets_received = sequence.packets
             counters.packets_lost = sequence.lost
             counters.packets_out_of_order = sequence.out_of_order

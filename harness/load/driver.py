@@ -140,9 +140,7 @@ async def run_load(
                     await _steady(workers, placement, stats, options, observer)
                 grace_s = options.graceful_stop_s
             finally:  # Ctrl-C too: the workers' last snapshots and sampled sessions are kept
-                workers.stop(grace_s)
-                grace = STOP_GRACE_S if grace_s is None else grace_s
-                await _drain(workers, stats, observer, 0, grace + DRAIN_S)
+                await _stop(workers, stats, observer, grace_s)
                 lost = workers.lost()
     except (asyncio.CancelledError, KeyboardInterrupt):
         interrupted = True
@@ -256,6 +254,22 @@ async def _breakpoint(
         if not level.held:
             break
     return levels
+
+
+async def _stop(
+    workers: WorkerHost, stats: LoadStats, observer: LoadObserver | None, grace_s: float | None
+) -> None:
+    """Stop the workers and read their last figures. Ctrl-C during a graceful stop cuts the
+    sessions after the short grace instead, and their figures and samples are still read."""
+    workers.stop(grace_s)
+    try:
+        await _drain(workers, stats, observer, 0, (STOP_GRACE_S if grace_s is None else grace_s) + DRAIN_S)
+    except asyncio.CancelledError:
+        if grace_s is None:
+            raise
+        workers.stop(None)
+        await _drain(workers, stats, observer, 0, STOP_GRACE_S + DRAIN_S)
+        raise
 
 
 async def _drain(

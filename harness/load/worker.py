@@ -152,9 +152,18 @@ class LoadWorker:
         return self.meter.snapshot()
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
-        """Start no more sessions; those running get ``grace_s`` to finish, then are cancelled."""
+        """Start no more sessions; those running get ``grace_s`` to finish, then are cancelled.
+        A stop while stopping (Ctrl-C during the graceful stop) cuts them after its own grace
+        if that comes sooner."""
+        if self._stopping.is_set():
+            asyncio.get_running_loop().call_later(grace_s, self._cut_running)
+            return
         self._grace_s = grace_s
         self._stopping.set()
+
+    def _cut_running(self) -> None:
+        for task in [*self._users, *self._sessions]:
+            task.cancel()
 
     # ---- running ----------------------------------------------------------------------------
 

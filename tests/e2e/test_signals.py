@@ -109,6 +109,35 @@ def test_sigterm_stops_rth_load_with_its_figures(typed_scenario: Path, tmp_path:
     assert timeline_records(run_dir)
 
 
+def test_ctrl_c_during_the_graceful_stop_cuts_the_sessions_and_keeps_their_figures(
+    typed_scenario: Path, tmp_path: Path, run_cli: Cli
+) -> None:
+    """The 1 s duration is over when the first reply is measured, so Ctrl-C lands in a grace of
+    600 s: the session is cut after the short grace instead, and its worker's figures and sample
+    still reach the report."""
+    args = ["load", str(typed_scenario), "--users", "1", "--duration", "1", "--graceful-stop", "600"]
+    result = run_cli(
+        *args,
+        "--workers",
+        "1",
+        "--out",
+        str(tmp_path),
+        in_subprocess=True,
+        interrupt_when=lambda: reply_measured(tmp_path, "timeline.w*.jsonl"),
+        timeout=90,
+    )
+    assert result.exit_code == 130, result.stderr
+    assert "Traceback" not in result.stderr
+    (run_dir,) = run_dirs(tmp_path)
+    report = json.loads((run_dir / "report.json").read_text())
+    assert report["interrupted"] is True
+    figures = report["load"]
+    assert figures["graceful_stop_s"] == 600
+    assert figures["sessions_started"] == 1 and figures["turns_completed"] >= 1
+    assert figures["sessions_completed"] == figures["sessions_failed"] == 0  # cut: neither
+    assert report["scenarios"] and report["scenarios"][0]["turns"][0]["response_status"] == "completed"
+
+
 def test_a_second_signal_exits_at_once_with_the_timeline_intact(
     typed_scenario: Path, tmp_path: Path, run_cli: Cli
 ) -> None:
