@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from tests.support.cli import Cli
+    from tests.support.cli import Cli, CliResult
 
 TYPED = """
 name: typed
@@ -78,23 +78,21 @@ def test_sigterm_stops_rth_run_like_ctrl_c(typed_scenario: Path, tmp_path: Path,
     assert (run_dir / "junit.xml").is_file()
 
 
-def test_sigterm_stops_rth_load_with_its_figures(typed_scenario: Path, tmp_path: Path, run_cli: Cli) -> None:
-    result = run_cli(
-        "load",
-        str(typed_scenario),
-        "--users",
-        "1",
-        "--duration",
-        "120",
-        "--workers",
-        "1",
-        "--out",
-        str(tmp_path),
+def interrupted_load(
+    run_cli: Cli, scenario: Path, out: Path, options: tuple[str, ...], signum: signal.Signals
+) -> CliResult:
+    """`rth load` of one user on one worker, sent ``signum`` once a reply was measured."""
+    return run_cli(
+        *["load", str(scenario), "--users", "1", "--workers", "1", "--out", str(out), *options],
         in_subprocess=True,
-        interrupt_when=lambda: reply_measured(tmp_path, "timeline.w*.jsonl"),
-        interrupt_with=(signal.SIGTERM,),
+        interrupt_when=lambda: reply_measured(out, "timeline.w*.jsonl"),
+        interrupt_with=(signum,),
         timeout=90,
     )
+
+
+def test_sigterm_stops_rth_load_with_its_figures(typed_scenario: Path, tmp_path: Path, run_cli: Cli) -> None:
+    result = interrupted_load(run_cli, typed_scenario, tmp_path, ("--duration", "120"), signal.SIGTERM)
     assert result.exit_code == 143, result.stderr
     assert "Traceback" not in result.stderr
     (run_dir,) = run_dirs(tmp_path)
@@ -115,17 +113,8 @@ def test_ctrl_c_during_the_graceful_stop_cuts_the_sessions_and_keeps_their_figur
     """The 1 s duration is over when the first reply is measured, so Ctrl-C lands in a grace of
     600 s: the session is cut after the short grace instead, and its worker's figures and sample
     still reach the report."""
-    args = ["load", str(typed_scenario), "--users", "1", "--duration", "1", "--graceful-stop", "600"]
-    result = run_cli(
-        *args,
-        "--workers",
-        "1",
-        "--out",
-        str(tmp_path),
-        in_subprocess=True,
-        interrupt_when=lambda: reply_measured(tmp_path, "timeline.w*.jsonl"),
-        timeout=90,
-    )
+    options = ("--duration", "1", "--graceful-stop", "600")
+    result = interrupted_load(run_cli, typed_scenario, tmp_path, options, signal.SIGINT)
     assert result.exit_code == 130, result.stderr
     assert "Traceback" not in result.stderr
     (run_dir,) = run_dirs(tmp_path)
