@@ -106,7 +106,6 @@ class LoadWorker:
         self._rate = 0.0
         self._max_sessions: int | None = None
         self._stopping = asyncio.Event()
-        self._grace_s = STOP_GRACE_S
         self._scoring: ProcessPool | None = None
         self._ready = asyncio.Event()  # set once every clip is prepared and encoded
 
@@ -153,13 +152,10 @@ class LoadWorker:
 
     def stop(self, grace_s: float = STOP_GRACE_S) -> None:
         """Start no more sessions; those running get ``grace_s`` to finish, then are cancelled.
-        A stop while stopping (Ctrl-C during the graceful stop) cuts them after its own grace
-        if that comes sooner."""
-        if self._stopping.is_set():
-            asyncio.get_running_loop().call_later(grace_s, self._cut_running)
-            return
-        self._grace_s = grace_s
+        Each stop sets its own cut, so a later, shorter one (Ctrl-C during the graceful stop)
+        cuts them sooner."""
         self._stopping.set()
+        asyncio.get_running_loop().call_later(grace_s, self._cut_running)
 
     def _cut_running(self) -> None:
         for task in [*self._users, *self._sessions]:
@@ -177,14 +173,11 @@ class LoadWorker:
             self._ready.set()
             await self._stopping.wait()
         finally:
-            self._stopping.set()
+            if not self._stopping.is_set():  # cancelled rather than stopped: the short grace
+                self.stop()
             arrivals.cancel()
-            running = [*self._users, *self._sessions]
-            if running:
-                _, pending = await asyncio.wait(running, timeout=self._grace_s)
-                for task in pending:
-                    task.cancel()
-                await asyncio.gather(*running, return_exceptions=True)
+            # each running session ends, or is cut when its stop's grace is over
+            await asyncio.gather(*self._users, *self._sessions, return_exceptions=True)
             if self._scoring is not None:
                 await self._scoring.__aexit__(None, None, None)
             self.samples.close_stream()
