@@ -70,7 +70,9 @@ class LoadReport(BaseModel):
     turns_completed: int
     packets_sent: int = Field(default=0, description="Audio RTP packets sent, finished sessions")
     packets_received: int = Field(default=0, description="Audio RTP packets received, finished sessions")
-    packets_lost: int = Field(default=0, description="Received audio lost (decoding sessions only)")
+    packets_lost: int = Field(
+        default=0, description="Received audio that never came (sequence numbers missed), finished sessions"
+    )
     remote_packets_lost: int = Field(
         default=0, description="Audio sent that the target reported lost (its RTCP receiver reports)"
     )
